@@ -1,0 +1,1 @@
+"""One module per tracker framework behind one small common interface (see adapters/base.py)."""

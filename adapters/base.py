@@ -1,0 +1,147 @@
+"""The adapter interface every framework implements; the worker drives it in a fixed order.
+
+Lifecycle (DESIGN.md), called by the worker in this order, each phase timed apart:
+
+    load()                      import the framework                      -> import_ns
+    service_argv(workdir, port) a local server the worker starts, if any  -> service_start_ns
+    open(workdir, service)      create or connect to the store            -> init_ns
+    start_run(exp, name, params)  once per run                            -> start_run_ns (summed)
+    log(values, step)           many times                                -> log_ns
+    log_array(name, array)      the framework's best mechanism for arrays -> log_ns
+    end_run()                   once per run                              -> end_run_ns (summed)
+    finish()                    everything a new process needs to read it -> finish_ns
+    read_back()                 after the timed phases, with the framework's own reader
+
+This module imports only the standard library: the worker imports it inside every
+framework environment, and the manager process never imports a framework.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+# What an adapter may declare in `supports`.
+STEPS = "steps"  # metric series with explicit steps
+ARRAYS = "arrays"  # log_array
+LARGE_ARRAYS = "large_arrays"  # int8 arrays of 10^8..10^9 elements
+MANY_RUNS = "many_runs"  # many start_run/end_run in one process
+CONCURRENCY = "concurrency"  # several processes writing into one store at once
+READ_BACK = "read_back"  # read_back() returns what was stored
+CAPABILITIES = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+
+# Expected fidelity, as in the results schema.
+EXACT = "exact"  # every value, bit for bit
+LOSSY = "lossy"  # a documented loss (fidelity_note says which), checked exactly
+UNVERIFIED = "unverified"  # the framework offers no way to read the data back here
+
+
+class Unsupported(Exception):
+    """Raised by an adapter for work its framework cannot do; the cell is `unsupported`."""
+
+
+class Service(NamedTuple):
+    """A local server the worker started for the adapter (on 127.0.0.1)."""
+
+    port: int
+    workdir: Path
+
+
+class RunData(NamedTuple):
+    """One run as the framework's own reader returns it."""
+
+    experiment: str
+    run_name: str
+    params: dict[str, Any]
+    metrics: dict[str, list[tuple[int, float]]]  # name -> [(step, value), ...] in step order
+    arrays: dict[str, Any]  # name -> numpy array
+
+
+class Adapter:
+    """Base class: one subclass per framework; class attributes declare what it is."""
+
+    name: ClassVar[str]
+    # Pinned requirements of the framework's environment (the worker adds numpy itself).
+    requirements: ClassVar[tuple[str, ...]] = ()
+    # Environment variables that keep the framework local, offline and quiet; a comment on
+    # each in the subclass says why. "{workdir}" is replaced by the cell's work directory.
+    env: ClassVar[dict[str, str]] = {}
+    supports: ClassVar[frozenset[str]] = CAPABILITIES
+    fidelity: ClassVar[str] = EXACT
+    fidelity_note: ClassVar[str] = ""
+    # How log_array stores an array, in a few words ("NPY blob in SQLite", "JSON list", ...).
+    array_mechanism: ClassVar[str] = ""
+    # Known leftovers (processes, files outside the work directory), for the report.
+    leaves_behind: ClassVar[str] = ""
+    # Why this framework cannot run here, or "" when it can: its contract test is then an
+    # expected failure with this reason, and reports list it with the reason shown.
+    broken: ClassVar[str] = ""
+    # Top-level packages of this project copied into the framework's environment (the
+    # reference tracker); the environment is keyed by a hash of their sources.
+    project_packages: ClassVar[tuple[str, ...]] = ()
+
+    def load(self) -> None:
+        """Import the framework (timed as `import`)."""
+
+    def version(self) -> str:
+        """The framework's version as installed in this environment."""
+        from importlib.metadata import version
+
+        dist = self.requirements[0].split("==")[0].split("[")[0] if self.requirements else ""
+        return version(dist) if dist else ""
+
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """The command line of a local server for the worker to start, or None for none."""
+        return None
+
+    def service_ready(self, service: Service) -> bool:
+        """Whether the started server answers yet (polled by the worker)."""
+        return True
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Create or connect to the store inside `workdir` (timed as `init`)."""
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Start one run."""
+        raise NotImplementedError
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Log one value per name at `step` in the current run."""
+        raise NotImplementedError
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Store one array in the current run, by the framework's best mechanism."""
+        raise Unsupported(f"{self.name} has no way to store arrays")
+
+    def end_run(self) -> None:
+        """End the current run."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Make everything readable by a new process: flush, close, wait for writers."""
+
+    def read_back(self) -> list[RunData]:
+        """Everything stored, as the framework's own reader (or file format) returns it."""
+        raise Unsupported(f"{self.name} offers no reader here")
+
+    # Documented losses. The worker first compares read_back() with what was logged bit for
+    # bit; when that fails and `fidelity` is LOSSY, it compares again through these hooks,
+    # so a declared loss is checked exactly and anything beyond it is `wrong_data`.
+
+    def expect_scalar(self, value: float) -> Any:
+        """What read_back returns for a logged float (e.g. float32-rounded, or None for NaN)."""
+        return value
+
+    def expect_array(self, array: Any) -> Any:
+        """What read_back returns for a logged array (e.g. cast to float32, or a list)."""
+        return array
+
+    def expect_param(self, value: Any) -> Any:
+        """What read_back returns for a run parameter (e.g. `str(value)`)."""
+        return value
+
+
+def expand_env(env: dict[str, str], workdir: Path) -> dict[str, str]:
+    """The adapter's environment variables with `{workdir}` filled in."""
+    return {key: value.replace("{workdir}", os.fspath(workdir)) for key, value in env.items()}

@@ -1,0 +1,175 @@
+"""Neptune 1.x client in offline mode: operations queued as JSON lines under the work directory."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, ClassVar
+
+from adapters.base import (
+    ARRAYS,
+    EXACT,
+    MANY_RUNS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Service,
+)
+
+# Where each kind of value goes inside a run, so names of different kinds never collide.
+_METRICS = "metrics"
+_PARAMS = "parameters"
+_ARRAYS = "arrays"
+_EXPERIMENT = "experiment"
+
+
+class NeptuneAdapter(Adapter):
+    """Neptune 1.x, offline mode, data directory in the work directory; capture of all kinds off."""
+
+    name = "neptune"
+    # 1.x is the last client with an offline mode that writes a local store; 2.x only talks to
+    # the hosted service (and neptune-scale has no offline store at all).
+    requirements = ("neptune==1.14.0.post2",)
+    env: ClassVar[dict[str, str]] = {
+        # No server here: offline mode queues every operation on local disk (synced later by
+        # `neptune sync`, never here).
+        "NEPTUNE_MODE": "offline",
+        # Read at import; the default is ./.neptune in the current directory.
+        "NEPTUNE_DATA_DIRECTORY": "{workdir}/.neptune",
+        # Some libraries only honour this value to switch off usage statistics.
+        "DO_NOT_TRACK": "true",
+    }
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    fidelity = EXACT
+    fidelity_note = (
+        "float series are JSON numbers in the offline operation log, which round-trip float64 "
+        "exactly; NaN and +-Inf are dropped by the client with a warning"
+    )
+    array_mechanism = "NPY bytes uploaded as a File (File.from_content, extension npy)"
+    leaves_behind = "nothing found outside the work directory; no processes"
+
+    def load(self) -> None:
+        """Import the neptune client."""
+        import neptune
+        from neptune.types import File
+
+        self._neptune = neptune
+        self._file = File
+        self._run: Any = None
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Nothing to start: the offline store is created by the first run."""
+        self._workdir = Path(workdir)
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """One offline run, with every capture (stdout, stderr, hardware, git, sources) off."""
+        self._run = self._neptune.init_run(
+            mode="offline",
+            project="trackbench/offline",  # offline mode needs a name; it is never contacted
+            name=run_name,
+            capture_stdout=False,
+            capture_stderr=False,
+            capture_hardware_metrics=False,
+            capture_traceback=False,
+            git_ref=False,
+            source_files=[],
+        )
+        self._run[_EXPERIMENT] = experiment
+        if params:
+            self._run[_PARAMS] = params
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Append one value per series at `step` (neptune's per-step API)."""
+        run = self._run
+        for key, value in values.items():
+            run[f"{_METRICS}/{key}"].append(value, step=step)
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Upload the array as an NPY file (neptune has no array type of its own)."""
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        self._run[f"{_ARRAYS}/{name}"].upload(
+            self._file.from_content(buffer.getvalue(), extension="npy")
+        )
+
+    def end_run(self) -> None:
+        """Stop the run: flushes its operation queue to disk and closes it."""
+        self._run.stop()
+        self._run = None
+
+    def read_back(self) -> list[RunData]:
+        """Replay each run's offline operation log with the client's own queue reader."""
+        import threading
+
+        import numpy as np
+        from neptune.core.components.queue.disk_queue import DiskQueue
+        from neptune.internal.operation import (
+            AssignBool,
+            AssignFloat,
+            AssignInt,
+            AssignString,
+            LogFloats,
+            Operation,
+            UploadFile,
+        )
+
+        offline = self._workdir / ".neptune" / "offline"
+        runs = []
+        for container in sorted(offline.iterdir()):
+            # What `neptune sync` reads; a run directory may hold one or more execution dirs.
+            data_dirs = sorted(p.parent for p in container.rglob("last_put_version"))
+            for data_path in data_dirs:
+                fields: dict[str, Any] = {}
+                series: dict[str, list[tuple[int, float]]] = {}
+                arrays: dict[str, Any] = {}
+                queue = DiskQueue(
+                    data_path=data_path,
+                    to_dict=lambda op: op.to_dict(),
+                    from_dict=Operation.from_dict,
+                    lock=threading.RLock(),
+                )
+                try:
+                    while (element := queue.get()) is not None:
+                        op = element.obj
+                        path = "/".join(op.path)
+                        if isinstance(op, LogFloats):
+                            points = series.setdefault(path, [])
+                            points.extend((int(v.step), v.value) for v in op.values)
+                        elif isinstance(op, AssignFloat | AssignInt | AssignBool | AssignString):
+                            fields[path] = op.value
+                        elif isinstance(op, UploadFile):
+                            file = data_path / "upload_path" / op.tmp_file_name
+                            arrays[path] = np.load(file, allow_pickle=False)
+                finally:
+                    queue._reader.close()  # read only: no ack, no cleanup of the log files
+                runs.append(_run_data(fields, series, arrays))
+        return runs
+
+
+def _by_step(point: tuple[int, float]) -> int:
+    """Sort key: the step alone, so equal steps keep the order they were logged in."""
+    return point[0]
+
+
+def _strip(prefix: str, mapping: dict[str, Any]) -> dict[str, Any]:
+    """The entries under `prefix/`, with the prefix removed."""
+    cut = len(prefix) + 1
+    return {key[cut:]: value for key, value in mapping.items() if key.startswith(prefix + "/")}
+
+
+def _run_data(fields: dict[str, Any], series: dict[str, Any], arrays: dict[str, Any]) -> RunData:
+    """One RunData from a replayed operation log."""
+    metrics = {
+        name: sorted(((step, float(value)) for step, value in points), key=_by_step)
+        for name, points in _strip(_METRICS, series).items()
+    }
+    return RunData(
+        experiment=fields.get(_EXPERIMENT, ""),
+        run_name=fields.get("sys/name", ""),
+        params=_strip(_PARAMS, fields),
+        metrics=metrics,
+        arrays=_strip(_ARRAYS, arrays),
+    )

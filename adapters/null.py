@@ -1,0 +1,30 @@
+"""The null adapter: does nothing, so a cell through it measures the harness's own cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.base import CAPABILITIES, READ_BACK, UNVERIFIED, Adapter
+
+
+class NullAdapter(Adapter):
+    """Accepts everything and keeps nothing: the worker, process and timing overhead alone."""
+
+    name = "null"
+    requirements = ()  # the worker's own minimum (numpy) only
+    supports = CAPABILITIES - {READ_BACK}
+    fidelity = UNVERIFIED
+    fidelity_note = "stores nothing by design"
+    array_mechanism = "discarded"
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Nothing to start."""
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Discard the values."""
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Discard the array."""
+
+    def end_run(self) -> None:
+        """Nothing to end."""

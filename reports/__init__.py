@@ -1,0 +1,1 @@
+"""Turns a results database into tables, plots, HTML and Markdown; never imports an adapter."""

@@ -1,0 +1,328 @@
+"""From cells to what a report shows: sections (one suite on one machine), rows, failures.
+
+A section never mixes machines or suites, so no statistic pools them. Within a section a
+row is one (scenario, configuration, framework): the statistics of its `ok` cells, with every
+other outcome counted beside them and listed in `failures()`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reports import schema as S
+from reports import stats
+from reports.results import CONFIG, MACHINE, SCENARIO, Results, SuiteRun
+from reports.stats import Ratio, Summary
+from scenarios.cli import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class Section:
+    """The cells of one suite on one machine, and the suite runs that describe it."""
+
+    suite_id: str
+    machine: str
+    runs: list[SuiteRun]
+    cells: pd.DataFrame
+    scenario_params: dict[str, tuple[str, ...]]
+
+    @property
+    def title(self) -> str:
+        """`suite <id> on <machine>`."""
+        return f"suite {self.suite_id} on {self.machine}"
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe id of the section."""
+        return _slug(f"{self.machine}-{self.suite_id}")
+
+    def scenarios(self) -> list[str]:
+        """Scenario names present in the section, in the order they were first recorded."""
+        return list(dict.fromkeys(self.cells[SCENARIO]))
+
+    def frameworks(self) -> list[str]:
+        """Frameworks present, the reference tracker first, then by name."""
+        names = sorted(set(self.cells[S.FRAMEWORK]))
+        return sorted(names, key=lambda n: (n != S.REFERENCE_FRAMEWORK, n))
+
+    def versions(self) -> dict[str, str]:
+        """Each framework's version(s) as recorded by its cells."""
+        out = {}
+        for name in self.frameworks():
+            seen = self.cells.loc[self.cells[S.FRAMEWORK] == name, S.FRAMEWORK_VERSION]
+            out[name] = ", ".join(sorted({v for v in seen if v})) or "unknown"
+        return out
+
+    def configs(self, scenario: str) -> list[str]:
+        """Configuration labels of a scenario, ordered by their parameter values."""
+        cells = self.cells[self.cells[SCENARIO] == scenario]
+        own = self.scenario_params.get(scenario, ())
+        firsts = cells.drop_duplicates(CONFIG)
+        keyed = [
+            (tuple(_sort_key(rec.get(p)) for p in own), rec[CONFIG])
+            for rec in firsts.to_dict("records")
+        ]
+        return [label for _, label in sorted(keyed)]
+
+    def config_values(self, scenario: str, config: str) -> dict[str, Any]:
+        """The scenario parameters of one configuration."""
+        cells = self.cells[(self.cells[SCENARIO] == scenario) & (self.cells[CONFIG] == config)]
+        record = cells.iloc[0].to_dict()
+        own = self.scenario_params.get(scenario, ())
+        return {p: record[p] for p in own if record.get(p) is not None and record[p] == record[p]}
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (2, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def sections(results: Results, suite_ids: list[str] | None = None) -> list[Section]:
+    """One section per (suite, machine): the given suites, or each machine's latest suite."""
+    cells = results.cells
+    if suite_ids:
+        for sid in suite_ids:
+            results.check_suite(sid)
+        chosen = list(dict.fromkeys(suite_ids))
+    else:
+        latest: dict[str, str] = {}  # machine -> its latest suite with cells
+        for sid in results.suite_ids():  # oldest first, so later suites overwrite
+            for machine in set(cells.loc[cells[S.SUITE_ID] == sid, MACHINE]):
+                latest[machine] = sid
+        chosen = list(dict.fromkeys(latest.values()))
+    out = []
+    for sid in chosen:
+        of_suite = cells[cells[S.SUITE_ID] == sid]
+        if of_suite.empty:
+            raise UsageError(f"suite {sid} has no results in {results.url}")
+        for machine in sorted(set(of_suite[MACHINE])):
+            part = of_suite[of_suite[MACHINE] == machine].reset_index(drop=True)
+            runs = [r for r in results.runs_of(sid) if r.machine == machine]
+            out.append(Section(sid, machine, runs, part, results.scenario_params))
+    if not out:
+        raise UsageError(f"{results.url} holds no results yet: run `trackbench run` first")
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    """One framework in one configuration of one scenario."""
+
+    scenario: str
+    config: str
+    framework: str
+    version: str
+    n: int  # cells, whatever their outcome
+    outcomes: dict[str, int]
+    fidelities: dict[str, int]  # of the ok cells
+    summary: Summary | None  # of the ok cells' metric; None when none succeeded
+    vs_fastest: Ratio | None = None
+    vs_reference: Ratio | None = None
+    reasons: tuple[str, ...] = ()
+    is_fastest: bool = False
+
+    @property
+    def n_ok(self) -> int:
+        """How many cells succeeded."""
+        return self.outcomes.get(S.OK, 0)
+
+    def status(self) -> str:
+        """`ok`, or the outcomes other than ok with their counts, e.g. `crash 1/3`."""
+        bad = [(o, c) for o, c in self.outcomes.items() if o != S.OK]
+        if not bad:
+            return S.OK
+        return ", ".join(f"{o or 'no outcome'} {c}/{self.n}" for o, c in bad)
+
+    def fidelity(self) -> str:
+        """The fidelity of the ok cells, with counts when they differ."""
+        if not self.fidelities:
+            return "-"
+        if len(self.fidelities) == 1:
+            return next(iter(self.fidelities))
+        return ", ".join(f"{f or 'not recorded'} {c}" for f, c in self.fidelities.items())
+
+
+def _counts(values: Any, order: tuple[str, ...]) -> dict[str, int]:
+    counts = Counter(str(v) for v in values)
+    ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
+    return {k: counts[k] for k in ranked}
+
+
+def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0) -> list[Row]:
+    """Rows of one scenario: per configuration, fastest first, failed frameworks last."""
+    cells = section.cells[section.cells[SCENARIO] == scenario]
+    out: list[Row] = []
+    for config in section.configs(scenario):
+        here = cells[cells[CONFIG] == config]
+        summaries: dict[str, Summary] = {}
+        partial: list[Row] = []
+        for framework in section.frameworks():
+            mine = here[here[S.FRAMEWORK] == framework]
+            if mine.empty:
+                continue
+            ok = mine[mine[S.OUTCOME] == S.OK]
+            values = [v for v in ok[metric] if not math.isnan(v)]
+            summary = stats.summarize(values, seed=seed) if values else None
+            if summary is not None:
+                summaries[framework] = summary
+            reasons = tuple(
+                dict.fromkeys(
+                    str(r) for o, r in zip(mine[S.OUTCOME], mine[S.REASON], strict=True) if r
+                )
+            )
+            partial.append(
+                Row(
+                    scenario=scenario,
+                    config=config,
+                    framework=framework,
+                    version=", ".join(sorted({v for v in mine[S.FRAMEWORK_VERSION] if v})),
+                    n=len(mine),
+                    outcomes=_counts(mine[S.OUTCOME], S.OUTCOMES),
+                    fidelities=_counts(ok[S.FIDELITY], S.FIDELITIES),
+                    summary=summary,
+                    reasons=reasons,
+                )
+            )
+        # ties go to the first in framework order (the reference tracker first)
+        fastest_name = min(summaries, key=lambda f: summaries[f].median) if summaries else None
+        fastest = summaries[fastest_name] if fastest_name else None
+        reference = summaries.get(S.REFERENCE_FRAMEWORK)
+        done = []
+        for row in partial:
+            if row.summary is None:
+                done.append(row)
+                continue
+            done.append(
+                Row(
+                    **{
+                        **row.__dict__,
+                        "vs_fastest": stats.ratio(row.summary, fastest) if fastest else None,
+                        "vs_reference": (
+                            stats.ratio(row.summary, reference) if reference else None
+                        ),
+                        "is_fastest": row.framework == fastest_name,
+                    }
+                )
+            )
+        done.sort(key=lambda r: (r.summary is None, r.summary.median if r.summary else 0.0))
+        out.extend(done)
+    return out
+
+
+def ratio_text(row: Row, which: str) -> str:
+    """The ratio to the fastest (`which="fastest"`) or to the reference, as tables show it."""
+    if row.summary is None:
+        return "-"
+    if which == "fastest":
+        return "1x (fastest)" if row.is_fastest else _ratio_or_dash(row.vs_fastest)
+    if row.framework == S.REFERENCE_FRAMEWORK:
+        return "1x (reference)"
+    if row.vs_reference is None:
+        return "- (no ok tracker cell)"
+    return stats.format_ratio(row.vs_reference)
+
+
+def _ratio_or_dash(ratio: Ratio | None) -> str:
+    return "-" if ratio is None else stats.format_ratio(ratio)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Cells of one framework and configuration that share an outcome other than ok."""
+
+    scenario: str
+    config: str
+    framework: str
+    outcome: str
+    reason: str
+    repetitions: tuple[Any, ...]
+
+
+def failures(section: Section) -> list[Failure]:
+    """Every cell whose outcome is not ok, or whose data came back wrong, grouped by reason."""
+    cells = section.cells
+    bad = cells[(cells[S.OUTCOME] != S.OK) | (cells[S.FIDELITY] == S.WRONG_DATA)]
+    groups: dict[tuple[str, str, str, str, str], list[Any]] = {}
+    for rec in bad.to_dict("records"):
+        outcome = rec[S.OUTCOME] or "no outcome recorded"
+        if rec[S.OUTCOME] == S.OK:
+            outcome = S.WRONG_DATA
+        key = (rec[SCENARIO], rec[CONFIG], rec[S.FRAMEWORK], outcome, rec[S.REASON] or "")
+        groups.setdefault(key, []).append(rec[S.REPETITION])
+    order = {s: i for i, s in enumerate(section.scenarios())}
+    out = [
+        Failure(*key, repetitions=tuple(sorted(reps, key=_sort_key)))
+        for key, reps in groups.items()
+    ]
+    out.sort(key=lambda f: (order.get(f.scenario, 0), f.framework, f.config, f.outcome))
+    return out
+
+
+def cell_status(outcome: str, fidelity: str) -> str:
+    """What a fidelity matrix shows for a cell: its fidelity if ok, else its outcome."""
+    if outcome == S.OK:
+        return fidelity or S.NOT_CHECKED
+    return outcome or "no outcome"
+
+
+# Worst first: the matrix colours a group by the worst status in it.
+STATUS_SEVERITY = (
+    S.WRONG_DATA,
+    S.CRASH,
+    S.TIMEOUT,
+    S.BAD_OUTPUT,
+    "no outcome",
+    S.UNSUPPORTED,
+    S.SKIPPED,
+    S.LOSSY,
+    S.UNVERIFIED,
+    S.NOT_CHECKED,
+    S.EXACT,
+)
+
+
+def fidelity_matrix(section: Section) -> dict[tuple[str, str], dict[str, int]]:
+    """(framework, scenario) -> counts of each cell status, worst first."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for rec in section.cells.to_dict("records"):
+        key = (rec[S.FRAMEWORK], rec[SCENARIO])
+        status = cell_status(rec[S.OUTCOME], rec[S.FIDELITY])
+        counts = out.setdefault(key, {})
+        counts[status] = counts.get(status, 0) + 1
+    for key, counts in out.items():
+        out[key] = dict(
+            sorted(
+                counts.items(),
+                key=lambda kv: STATUS_SEVERITY.index(kv[0])
+                if kv[0] in STATUS_SEVERITY
+                else -1,  # an unknown status is shown as worst: never hidden
+            )
+        )
+    return out
+
+
+def median_of(section: Section, scenario: str, config: str, framework: str, column: str) -> float:
+    """Median of one column over the ok cells of a framework in a configuration; NaN if none."""
+    c = section.cells
+    ok = c[
+        (c[SCENARIO] == scenario)
+        & (c[CONFIG] == config)
+        & (c[S.FRAMEWORK] == framework)
+        & (c[S.OUTCOME] == S.OK)
+    ]
+    values = [v for v in ok[column] if not math.isnan(v)]
+    return statistics.median(values) if values else math.nan

@@ -1,0 +1,306 @@
+"""Reading a results database through the reference tracker into one table of cells.
+
+A cell is one run of a scenario experiment. `load()` returns every cell of every scenario as
+one pandas DataFrame (fixed columns, then each scenario's own parameters, then the schema's
+fields) and every suite run as a `SuiteRun`, and says which machine each cell ran on, so that
+nothing downstream can pool results from different machines by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from reports import schema as S
+from scenarios.cli import UsageError
+
+if TYPE_CHECKING:  # pandas is imported only by the functions that need it
+    import pandas as pd
+
+DEFAULT_DB = "results/trackbench.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The fixed columns of the cells table, before the scenario parameters and the fields.
+SCENARIO = "scenario"
+RUN_ID = "run_id"
+RUN_NAME = "run_name"
+CONFIG = "config"  # a label of the scenario parameters, e.g. "n_values=1000"
+MACHINE = "machine"
+LEAD_COLUMNS = (
+    SCENARIO,
+    S.SUITE_ID,
+    MACHINE,
+    S.FRAMEWORK,
+    S.FRAMEWORK_VERSION,
+    CONFIG,
+    S.REPETITION,
+    S.SCHEMA_VERSION_PARAM,
+    RUN_ID,
+    RUN_NAME,
+)
+TEXT_FIELDS = (S.OUTCOME, S.FIDELITY, S.REASON)
+NUMBER_FIELDS = tuple(f for f in S.CELL_FIELDS if f not in TEXT_FIELDS)
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One run of the `suites` experiment: where, when and how a suite (or a shard) ran."""
+
+    suite_id: str
+    machine: str
+    params: dict[str, Any]
+    started: float | None  # Unix seconds
+    run_id: Any = None
+
+    def get(self, name: str, default: str = "unknown") -> str:
+        """A suite param as text, or `default` when it was not recorded."""
+        value = self.params.get(name)
+        return default if value is None else str(value)
+
+    @property
+    def date(self) -> str:
+        """When the suite run started, UTC, to the minute."""
+        if self.started is None:
+            return "unknown date"
+        when = dt.datetime.fromtimestamp(self.started, tz=dt.UTC)
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+
+    @property
+    def commit_label(self) -> str:
+        """The commit, with `+dirty` when the work tree had uncommitted changes."""
+        dirty = self.params.get(S.DIRTY)
+        return self.get(S.COMMIT) + ("+dirty" if _truthy(dirty) else "")
+
+
+@dataclass
+class Results:
+    """Every cell and suite run of one results database."""
+
+    url: str
+    cells: pd.DataFrame
+    suite_runs: list[SuiteRun]
+    # each scenario's own parameter names, in the order the runner wrote them
+    scenario_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def suite_ids(self) -> list[str]:
+        """Suite ids, oldest first."""
+        order: dict[str, float] = {}
+        for run in self.suite_runs:
+            started = run.started if run.started is not None else math.inf
+            order[run.suite_id] = min(order.get(run.suite_id, math.inf), started)
+        for sid in self.cells[S.SUITE_ID].unique():
+            order.setdefault(str(sid), math.inf)
+        return sorted(order, key=lambda sid: (order[sid], sid))
+
+    def runs_of(self, suite_id: str) -> list[SuiteRun]:
+        """The suite runs (one, or one per shard or resume) recorded for a suite id."""
+        return [r for r in self.suite_runs if r.suite_id == suite_id]
+
+    def check_suite(self, suite_id: str) -> None:
+        """Raise a one-line UsageError naming the known suites if `suite_id` is not one."""
+        known = self.suite_ids()
+        if suite_id not in known:
+            listed = ", ".join(known) if known else "none"
+            raise UsageError(f"unknown suite id {suite_id!r} in {self.url} (known: {listed})")
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
+def to_url(db: str) -> str:
+    """A database URL from a URL or a path (a path is an embedded SQLite file)."""
+    if "://" in db:
+        return db
+    return "sqlite:///" + os.path.abspath(db)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of an SQLite URL, or None for other databases."""
+    prefix = "sqlite:///"
+    return url[len(prefix) :] if url.startswith(prefix) else None
+
+
+def open_database(db: str) -> Any:
+    """Connect to a results database that exists; a one-line UsageError otherwise."""
+    url = to_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        # tracker.connect() would create a missing file; a report must not invent results
+        if not os.path.exists(path):
+            raise UsageError(
+                f"no results database at {path}: run `trackbench run` first, or pass --db"
+            )
+        try:
+            with open(path, "rb") as fh:
+                magic = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise UsageError(f"cannot read results database {path}: {exc.strerror}") from None
+        if magic != SQLITE_MAGIC:
+            raise UsageError(f"{path} is not an SQLite database")
+    import tracker
+
+    try:
+        return tracker.connect(url)
+    except Exception as exc:  # the tracker's, the driver's or the OS's: one line either way
+        raise UsageError(f"cannot open results database {url}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def load(db: str) -> Results:
+    """Read every cell and suite run of a results database (path or URL)."""
+    url = to_url(db)
+    conn = open_database(db)
+    try:
+        names = list(conn.experiments())
+        if S.SUITES_EXPERIMENT not in names:
+            raise UsageError(f"{url} holds no trackbench results (no experiment 'suites')")
+        suites = conn.experiment(S.SUITES_EXPERIMENT).runs_df()
+        frames = {}
+        for name in names:
+            if name == S.SUITES_EXPERIMENT:
+                continue
+            frame = conn.experiment(name).runs_df()
+            # an experiment without the cell params is not a scenario (someone else's data)
+            if S.PARAM_PREFIX + S.SUITE_ID in frame.columns:
+                frames[name] = frame
+    except UsageError:
+        raise
+    except Exception as exc:  # a damaged or foreign database: say so in one line
+        raise UsageError(f"cannot read results database {url}: {_one_line(exc)}") from None
+    finally:
+        close = getattr(conn, "close", None)
+        if close is not None:
+            close()
+    return from_frames(url, frames, suites)
+
+
+def _plain(value: Any) -> Any:
+    """A pandas/NumPy cell value as a plain Python value; None for missing."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
+
+
+def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
+    runs = []
+    prefix = S.PARAM_PREFIX
+    for record in frame.to_dict("records"):
+        params = {
+            k[len(prefix) :]: _plain(v) for k, v in record.items() if str(k).startswith(prefix)
+        }
+        sid = params.get(S.SUITE_ID)
+        if sid is None:
+            continue
+        started = _plain(record.get("created_at"))
+        runs.append(
+            SuiteRun(
+                suite_id=str(sid),
+                machine=str(params.get(S.MACHINE) or "unknown machine"),
+                params=params,
+                started=float(started) if started is not None else None,
+                run_id=_plain(record.get("id")),
+            )
+        )
+    runs.sort(key=lambda r: (r.started if r.started is not None else math.inf, r.suite_id))
+    return runs
+
+
+def config_label(params: Sequence[tuple[str, Any]]) -> str:
+    """`n_runs=10, n_values=100`; `default` for a scenario without parameters."""
+    return ", ".join(f"{k}={v}" for k, v in params) if params else "default"
+
+
+def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFrame) -> Results:
+    """Build Results from runs_df() frames: one per scenario experiment, and the suites'."""
+    import pandas as pd
+
+    suite_runs = _suite_runs(suites)
+    machines: dict[str, set[str]] = {}
+    for run in suite_runs:
+        machines.setdefault(run.suite_id, set()).add(run.machine)
+
+    rows: list[dict[str, Any]] = []
+    scenario_params: dict[str, tuple[str, ...]] = {}
+    for scenario, frame in scenarios.items():
+        own = tuple(
+            str(c)[len(S.PARAM_PREFIX) :]
+            for c in frame.columns
+            if str(c).startswith(S.PARAM_PREFIX)
+            and str(c)[len(S.PARAM_PREFIX) :] not in S.NON_SCENARIO_PARAMS
+        )
+        scenario_params[scenario] = own
+        for record in frame.to_dict("records"):
+            param = {
+                name: _plain(record.get(S.PARAM_PREFIX + name))
+                for name in (*S.CELL_PARAMS, S.MACHINE_PARAM, *own)
+            }
+            version = param[S.SCHEMA_VERSION_PARAM]
+            if version is not None and int(version) > S.SCHEMA_VERSION:
+                raise UsageError(
+                    f"results in {url} use schema version {version}; this trackbench reads "
+                    f"up to {S.SCHEMA_VERSION}: upgrade trackbench"
+                )
+            sid = str(param[S.SUITE_ID])
+            machine = param[S.MACHINE_PARAM]
+            if machine is None:
+                known = machines.get(sid, set())
+                if len(known) > 1:
+                    # a sharded suite whose cells do not say where they ran: pooling its
+                    # cells would mix machines, so refuse rather than guess
+                    raise UsageError(
+                        f"suite {sid} ran on several machines ({', '.join(sorted(known))}) and "
+                        "its cells do not record theirs: report each machine's suite apart"
+                    )
+                machine = next(iter(known)) if known else "unknown machine"
+            config = [(name, param[name]) for name in own if param[name] is not None]
+            row: dict[str, Any] = {
+                SCENARIO: scenario,
+                S.SUITE_ID: sid,
+                MACHINE: str(machine),
+                S.FRAMEWORK: str(param[S.FRAMEWORK]),
+                S.FRAMEWORK_VERSION: (
+                    "" if param[S.FRAMEWORK_VERSION] is None else str(param[S.FRAMEWORK_VERSION])
+                ),
+                CONFIG: config_label(config),
+                S.REPETITION: param[S.REPETITION],
+                S.SCHEMA_VERSION_PARAM: version,
+                RUN_ID: _plain(record.get("id")),
+                RUN_NAME: _plain(record.get("name")),
+            }
+            for name in own:
+                row[name] = param[name]
+            for name in TEXT_FIELDS:
+                value = _plain(record.get(S.FIELD_PREFIX + name))
+                row[name] = "" if value is None else str(value)
+            for name in NUMBER_FIELDS:
+                value = _plain(record.get(S.FIELD_PREFIX + name))
+                row[name] = math.nan if value is None else float(value)
+            rows.append(row)
+
+    all_params: list[str] = []
+    for own in scenario_params.values():
+        all_params.extend(p for p in own if p not in all_params)
+    clash = set(all_params) & set((*LEAD_COLUMNS, *S.CELL_FIELDS))
+    if clash:
+        raise UsageError(f"scenario parameters clash with result columns: {sorted(clash)}")
+    columns = [*LEAD_COLUMNS, *all_params, *S.CELL_FIELDS]
+    cells = pd.DataFrame(rows, columns=columns)
+    return Results(url=url, cells=cells, suite_runs=suite_runs, scenario_params=scenario_params)

@@ -1,0 +1,1 @@
+"""Workloads as data plus one function each, the worker and runner that execute them, the CLI."""

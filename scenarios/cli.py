@@ -1,0 +1,61 @@
+"""The `trackbench` command line: one subcommand per module listed in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+# Each module defines `register(subparsers)`, which adds its subcommand(s) with a
+# `func(args) -> int` default. Imported lazily so `trackbench --help` stays fast.
+COMMANDS = [
+    "scenarios.cmd_demo",
+]
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def _version() -> str:
+    try:
+        return version("trackbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="trackbench", description="Measure ML experiment trackers side by side."
+    )
+    parser.add_argument("--version", action="version", version=f"trackbench {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `trackbench` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from tracker import TrackerError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, TrackerError) as exc:
+        print(f"trackbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("trackbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

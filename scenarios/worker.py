@@ -1,0 +1,428 @@
+"""Run one cell inside a framework's environment and write one JSON result.
+
+Started by the manager (scenarios/cell.py) as
+
+    ENV/bin/python -I scenarios/worker.py CELL.json      run the cell CELL.json describes
+    python -I scenarios/worker.py --describe [NAMES]      print adapters' declarations as JSON
+
+CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
+result (where to write the result JSON), service_log, service_timeout (seconds).
+
+Lifecycle and timings as in DESIGN.md: load -> import_ns; the local server, if any ->
+service_start_ns; open -> init_ns; the workload -> start_run_ns and end_run_ns (summed) and
+log_ns (the whole workload less those two); finish -> finish_ns. Then, untimed: disk_bytes
+of the work directory and the fidelity check of read_back() against what was logged.
+
+Standard library only (NumPy for array work): this runs in every framework's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+# `-I` keeps the script's folder and the user's site off sys.path. The project root goes
+# last, after site-packages, so an environment's own snapshot (the reference tracker's
+# sources, copied in at build time) wins over the working tree.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
+
+import adapters  # noqa: E402
+from adapters.base import LOSSY, Adapter, RunData, Service, Unsupported, expand_env  # noqa: E402
+from adapters.registry import ADAPTERS, resolve  # noqa: E402
+from scenarios import workloads  # noqa: E402
+
+TIMINGS = (
+    "import_ns",
+    "init_ns",
+    "start_run_ns",
+    "log_ns",
+    "end_run_ns",
+    "finish_ns",
+    "service_start_ns",
+)
+
+
+class ServiceTimeout(Exception):
+    """The adapter's local server never answered within the allowed time."""
+
+
+class ServiceDied(Exception):
+    """The adapter's local server exited before it answered."""
+
+
+def describe(names: list[str]) -> dict[str, dict[str, Any]]:
+    """The declared attributes of each adapter (all registered ones if `names` is empty)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names or list(ADAPTERS):
+        try:
+            cls = resolve(name)
+        except Exception as exc:  # a missing or broken adapter module is data here
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        out[name] = {
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "requirements": list(cls.requirements),
+            "env": dict(cls.env),
+            "supports": sorted(cls.supports),
+            "fidelity": cls.fidelity,
+            "fidelity_note": cls.fidelity_note,
+            "array_mechanism": cls.array_mechanism,
+            "leaves_behind": cls.leaves_behind,
+            "broken": cls.broken,
+            "project_packages": list(cls.project_packages),
+        }
+    return out
+
+
+def disk_bytes(path: str) -> int:
+    """Bytes in regular files under `path` (symlinks not followed)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:  # removed while walking
+                continue
+            if not os.path.islink(os.path.join(dirpath, name)):
+                total += st.st_size
+    return total
+
+
+# --- fidelity ---------------------------------------------------------------------------
+
+
+def _bits(value: float) -> bytes:
+    # Every NaN is the same NaN here: payload bits are not something a user logs.
+    return b"nan" if math.isnan(value) else struct.pack("<d", value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def same_value(expected: Any, got: Any) -> bool:
+    """Whether `got` is `expected` with the same type kind and, for floats, the same bits."""
+    if expected is None:
+        return got is None
+    if type(expected).__module__ == "numpy" and hasattr(expected, "dtype"):
+        return _same_array(expected, got) if hasattr(expected, "shape") else expected == got
+    if isinstance(expected, bool):
+        return isinstance(got, bool) and got == expected
+    if isinstance(expected, float):
+        if isinstance(got, bool) or not isinstance(got, numbers.Real):
+            return False
+        return _bits(expected) == _bits(float(got))
+    if isinstance(expected, int):
+        return (
+            isinstance(got, numbers.Integral) and not isinstance(got, bool) and int(got) == expected
+        )
+    if isinstance(expected, str):
+        return isinstance(got, str) and got == expected
+    if isinstance(expected, (list, tuple)):
+        return (
+            isinstance(got, (list, tuple))
+            and len(got) == len(expected)
+            and all(same_value(e, g) for e, g in zip(expected, got, strict=True))
+        )
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and got.keys() == expected.keys()
+            and all(same_value(v, got[k]) for k, v in expected.items())
+        )
+    return bool(expected == got)
+
+
+def _same_array(expected: Any, got: Any) -> bool:
+    import numpy as np  # arrays only
+
+    if not isinstance(expected, np.ndarray):  # a numpy scalar
+        return isinstance(got, np.generic) and got.dtype == expected.dtype and got == expected
+    return (
+        isinstance(got, np.ndarray)
+        and got.dtype == expected.dtype
+        and got.shape == expected.shape
+        and np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(expected).tobytes()
+    )
+
+
+def _describe_array(value: Any) -> str:
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return f"{type(value).__name__} {value.dtype} {value.shape}"
+    return type(value).__name__
+
+
+def diff_runs(
+    expected: list[RunData], got: Any, adapter: Adapter | None = None
+) -> str | None:
+    """The first difference between what was logged and what was read back, or None.
+
+    With an `adapter`, expected values go through its expect_* hooks first (a documented
+    loss); without, the comparison is bit for bit. Extra metric, param and array names in
+    `got` are allowed (frameworks add their own); extra or missing runs are not.
+    """
+    if not isinstance(got, (list, tuple)) or not all(isinstance(r, tuple) for r in got):
+        return f"read_back returned {type(got).__name__}, not a list of RunData"
+    scalar = adapter.expect_scalar if adapter else (lambda v: v)
+    array = adapter.expect_array if adapter else (lambda a: a)
+    param = adapter.expect_param if adapter else (lambda v: v)
+    got_runs = list(got)
+    if len(expected) == 1 and len(got_runs) == 1:
+        # one run each: pair them even if the framework renamed it
+        pairs = [(expected[0], RunData(*got_runs[0]))]
+    else:
+        by_name = {r[1]: RunData(*r) for r in got_runs}
+        missing = [r.run_name for r in expected if r.run_name not in by_name]
+        if missing:
+            return f"{len(missing)} run(s) missing, e.g. {missing[0]!r}"
+        extra = sorted(set(by_name) - {r.run_name for r in expected})
+        if extra or len(got_runs) != len(expected):
+            return f"{len(got_runs)} runs read back, {len(expected)} logged"
+        pairs = [(r, by_name[r.run_name]) for r in expected]
+    for want, have in pairs:
+        where = f"run {want.run_name!r}"
+        for key, value in want.params.items():
+            if key not in have.params:
+                return f"{where}: param {key!r} missing"
+            if not same_value(param(value), have.params[key]):
+                return (
+                    f"{where}: param {key!r}: logged {_short(value)}, "
+                    f"read back {_short(have.params[key])}"
+                )
+        for name, series in want.metrics.items():
+            if name not in have.metrics:
+                return f"{where}: metric {name!r} missing"
+            back = list(have.metrics[name])
+            if len(back) != len(series):
+                return f"{where}: metric {name!r}: {len(series)} values logged, {len(back)} read"
+            for (step, value), point in zip(series, back, strict=True):
+                back_step, back_value = point
+                if back_step != step:
+                    return f"{where}: metric {name!r}: step {step} read back as {back_step!r}"
+                if not same_value(scalar(value), back_value):
+                    return (
+                        f"{where}: metric {name!r} at step {step}: logged {_short(value)}, "
+                        f"read back {_short(back_value)}"
+                    )
+        for name, value in want.arrays.items():
+            if name not in have.arrays:
+                return f"{where}: array {name!r} missing"
+            if not same_value(array(value), have.arrays[name]):
+                return (
+                    f"{where}: array {name!r}: logged {_describe_array(value)}, read back "
+                    f"{_describe_array(have.arrays[name])} with other contents"
+                )
+    return None
+
+
+def check_fidelity(
+    adapter: Adapter, workload: workloads.Workload, inputs: Any
+) -> tuple[str, str]:
+    """(fidelity, reason) for what the adapter stored, after the timed phases."""
+    try:
+        got = adapter.read_back()
+    except Unsupported as exc:
+        return "unverified", str(exc)
+    except Exception as exc:  # a reader that fails loses the data for its user
+        traceback.print_exc()
+        return "wrong_data", f"read_back raised {type(exc).__name__}: {exc}"
+    expected = workloads.expected_runs(workload, inputs, type(adapter))
+    problem = diff_runs(expected, got)
+    if problem is None:
+        return "exact", ""
+    if adapter.fidelity == LOSSY:
+        lossy_problem = diff_runs(expected, got, adapter)
+        if lossy_problem is None:
+            return "lossy", adapter.fidelity_note
+        return "wrong_data", f"beyond the documented loss: {lossy_problem}"
+    return "wrong_data", problem
+
+
+# --- the cell ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket  # only cells with a local server need it
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_service(
+    adapter: Adapter, cell: dict[str, Any], workdir: str, result: dict[str, Any]
+) -> tuple[Any, Service | None]:
+    import subprocess  # only cells with a local server need it
+    from pathlib import Path
+
+    port = _free_port()
+    argv = adapter.service_argv(Path(workdir), port)
+    if argv is None:
+        return None, None
+    service = Service(port, Path(workdir))
+    started = time.perf_counter_ns()
+    with open(cell["service_log"], "ab") as log:
+        # its own process group, so one killpg ends the server and whatever it started
+        proc = subprocess.Popen(
+            argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
+        )
+    deadline = started + int(float(cell.get("service_timeout", 60)) * 1e9)
+    while True:
+        try:
+            ready = adapter.service_ready(service)
+        except OSError:  # connection refused while it starts
+            ready = False
+        if ready:
+            result["service_start_ns"] = time.perf_counter_ns() - started
+            return proc, service
+        code = proc.poll()
+        if code is not None:
+            raise ServiceDied(f"local server {argv[0]} exited with {code} before it answered")
+        if time.perf_counter_ns() > deadline:
+            raise ServiceTimeout(
+                f"local server {argv[0]} did not answer within {cell.get('service_timeout', 60)} s"
+            )
+        time.sleep(0.005)
+
+
+def _stop_service(proc: Any) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """Run the cell described by `cell` and return its result (never raises)."""
+    now = time.perf_counter_ns
+    result: dict[str, Any] = {
+        "outcome": "crash",
+        "fidelity": "not_checked",
+        "reason": "",
+        **dict.fromkeys(TIMINGS),
+        "framework_version": "",
+        "disk_bytes": None,
+    }
+    workdir = cell["workdir"]
+    phase = "resolve"
+    service_proc = None
+    try:
+        if not os.path.dirname(adapters.__file__ or "").startswith(ROOT):
+            raise ImportError(f"'adapters' resolves to {adapters.__file__}, not this project's")
+        cls = resolve(cell["framework"])
+        workload = workloads.get(cell["workload"])
+        params = workload.params(cell.get("params"))
+        missing = sorted(workload.needs - cls.supports)
+        if missing:
+            raise Unsupported(f"{cls.name} does not declare {', '.join(missing)}")
+        adapter = cls()
+        from pathlib import Path
+
+        # before the import: several frameworks read their settings once, at import
+        os.environ.update(expand_env(cls.env, Path(workdir)))
+
+        phase = "load"
+        started = now()
+        adapter.load()
+        result["import_ns"] = now() - started
+        result["framework_version"] = adapter.version()
+
+        phase = "prepare"
+        inputs = workload.prepare(params)
+
+        phase = "service"
+        service_proc, service = _start_service(adapter, cell, workdir, result)
+
+        phase = "open"
+        started = now()
+        adapter.open(Path(workdir), service)
+        result["init_ns"] = now() - started
+
+        phase = "workload"
+        spent = {"start_run": 0, "end_run": 0}
+
+        def timed(method_name: str) -> Any:
+            method = getattr(adapter, method_name)
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                began = now()
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    spent[method_name] += now() - began
+
+            return wrapper
+
+        # instance attributes shadow the methods for the workload only; log() stays a
+        # plain bound-method call, so the timed loop pays nothing for the harness
+        setattr(adapter, "start_run", timed("start_run"))  # noqa: B010
+        setattr(adapter, "end_run", timed("end_run"))  # noqa: B010
+        try:
+            started = now()
+            workload.run(adapter, inputs)
+            whole = now() - started
+        finally:
+            del adapter.start_run, adapter.end_run  # type: ignore[method-assign]
+        result["start_run_ns"] = spent["start_run"]
+        result["end_run_ns"] = spent["end_run"]
+        result["log_ns"] = whole - spent["start_run"] - spent["end_run"]
+
+        phase = "finish"
+        started = now()
+        adapter.finish()
+        result["finish_ns"] = now() - started
+
+        result["disk_bytes"] = disk_bytes(workdir)
+        result["outcome"] = "ok"
+        phase = "read_back"
+        result["fidelity"], result["reason"] = check_fidelity(adapter, workload, inputs)
+    except Unsupported as exc:
+        result["outcome"], result["reason"] = "unsupported", f"{phase}: {exc}"
+    except ServiceTimeout as exc:
+        result["outcome"], result["reason"] = "timeout", f"{phase}: {exc}"
+    except (Exception, SystemExit) as exc:  # the framework's failure is the cell's result
+        traceback.print_exc()
+        result["outcome"] = "crash"
+        result["reason"] = f"{phase}: {type(exc).__name__}: {exc}"
+    finally:
+        if service_proc is not None:
+            _stop_service(service_proc)
+    if result["disk_bytes"] is None:
+        result["disk_bytes"] = disk_bytes(workdir)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Command-line entry: describe adapters, or run one cell and write its result."""
+    if argv[:1] == ["--describe"]:
+        json.dump(describe(argv[1:]), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    if len(argv) != 1:
+        print("usage: worker.py CELL.json | --describe [NAMES]", file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as fh:
+        cell = json.load(fh)
+    result = run_cell(cell)
+    tmp = cell["result"] + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    os.replace(tmp, cell["result"])  # the manager never sees half a result
+    return 0 if result["outcome"] in ("ok", "unsupported") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

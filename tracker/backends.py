@@ -1,0 +1,255 @@
+"""Database connections: the embedded SQLite file through the standard library, anything else
+through SQLAlchemy. Both run the same SQL (with `?` placeholders) inside retried transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from tracker.errors import TrackerError
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+# How long a writer keeps retrying a database another process holds locked.
+LOCK_PATIENCE_SECONDS = 300.0
+
+
+class Transaction:
+    """What a write function gets: execute and executemany inside one transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement; the rows it returns, if any."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        raise NotImplementedError
+
+
+class Backend:
+    """A connection to one database."""
+
+    dialect: str
+    url: str
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        """Run `work` in one transaction, retried while other writers hold the database."""
+        raise NotImplementedError
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """The rows of one query."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
+        raise NotImplementedError
+
+
+def open_backend(url: str | os.PathLike[str] | None) -> Backend:
+    """The backend for a URL: None or a path is a SQLite file; `sqlite://` URLs too."""
+    if url is None:
+        return SQLiteBackend("tracker.db")
+    text = os.fspath(url)
+    if "://" not in text:
+        return SQLiteBackend(text)
+    scheme = text.partition("://")[0].lower()
+    if scheme == "sqlite":
+        path = text[len("sqlite://") :].partition("?")[0]
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
+        return SQLiteBackend(path or ":memory:")
+    return SQLAlchemyBackend(text)
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc)
+    return "locked" in message or "busy" in message
+
+
+class SQLiteBackend(Backend):
+    """An embedded SQLite file in WAL mode; several processes may write at once."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.url = f"sqlite:///{path}"
+        self.path = path
+        try:
+            # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT below.
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        except sqlite3.Error as exc:
+            raise TrackerError(
+                f"cannot open SQLite database {path!r} ({exc}); does its folder exist and is "
+                f"it writable?"
+            ) from None
+        self._tx = _SQLiteTransaction(self.conn)
+        # WAL: readers never block the writer and a killed process cannot corrupt the file;
+        # synchronous=NORMAL keeps every commit through an application crash (not a power cut).
+        self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL").fetchall())
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _retry(self, attempt: Callable[[], T]) -> T:
+        deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+        delay = 0.001
+        while True:
+            try:
+                return attempt()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise self._error(exc) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
+
+    def _error(self, exc: sqlite3.Error) -> TrackerError:
+        if _is_busy(exc):  # type: ignore[arg-type]
+            return TrackerError(
+                f"{self.path!r} stayed locked by another writer for {LOCK_PATIENCE_SECONDS:.0f}"
+                f" s; is a process stuck holding it?"
+            )
+        return TrackerError(f"SQLite database {self.path!r}: {exc}")
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        def attempt() -> T:
+            # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading.
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._tx)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return self._retry(attempt)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _SQLAlchemyTransaction(Transaction):
+    def __init__(self, backend: SQLAlchemyBackend) -> None:
+        self.backend = backend
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        result = self.backend.conn.exec_driver_sql(self.backend.sql(sql), tuple(params))
+        return [tuple(row) for row in result.fetchall()] if result.returns_rows else []
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(row) for row in rows]
+        if rows:
+            self.backend.conn.exec_driver_sql(self.backend.sql(sql), rows)
+
+
+# SQLSTATEs worth retrying: serialization failure and deadlock between concurrent writers.
+_RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+class SQLAlchemyBackend(Backend):
+    """Any database SQLAlchemy reaches that the schema supports: PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import sqlalchemy
+            from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+        except ImportError:
+            raise TrackerError(
+                f"{url.partition('://')[0]}:// URLs need SQLAlchemy and a driver: "
+                f"pip install 'trackbench[sql]'"
+            ) from None
+        try:
+            parsed = sqlalchemy.engine.make_url(url)
+        except ArgumentError:
+            raise TrackerError(
+                f"cannot parse database URL {url!r}; use sqlite:///path.db or "
+                f"postgresql://user@host:port/dbname"
+            ) from None
+        if parsed.drivername == "postgresql":  # the driver the `sql` extra installs
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed.render_as_string(hide_password=True)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect != "postgresql":
+            raise TrackerError(
+                f"unsupported database {parsed.drivername!r} in {self.url}; the tracker stores "
+                f"into SQLite (sqlite:///path.db) or PostgreSQL (postgresql://...)"
+            )
+        self._sqlalchemy = sqlalchemy
+        try:
+            engine = sqlalchemy.create_engine(parsed, pool_pre_ping=True)
+            self.conn = engine.connect()
+        except NoSuchModuleError:
+            raise TrackerError(
+                f"no driver for {parsed.drivername!r}: pip install 'trackbench[sql]'"
+            ) from None
+        except ImportError as exc:
+            raise TrackerError(f"{exc}: pip install 'trackbench[sql]'") from None
+        except sqlalchemy.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise TrackerError(
+                f"cannot connect to {self.url} ({reason}); is the server running and the URL "
+                f"right?"
+            ) from None
+        self.engine = engine
+        style = engine.dialect.paramstyle
+        if style in ("format", "pyformat"):
+            self._placeholder = "%s"
+        elif style == "qmark":
+            self._placeholder = "?"
+        else:
+            raise TrackerError(f"driver paramstyle {style!r} is not supported; use psycopg")
+        self._statements: dict[str, str] = {}
+        self._tx = _SQLAlchemyTransaction(self)
+
+    def sql(self, statement: str) -> str:
+        """The statement in the driver's placeholder style (statements never contain `?`
+        or `%` otherwise: names are always parameters)."""
+        converted = self._statements.get(statement)
+        if converted is None:
+            converted = self._statements[statement] = statement.replace("?", self._placeholder)
+        return converted
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+        while True:
+            try:
+                with self.conn.begin():
+                    return work(self._tx)
+            except self._sqlalchemy.exc.DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if sqlstate not in _RETRY_SQLSTATES or time.monotonic() > deadline:
+                    raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
+                time.sleep(0.01)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            with self.conn.begin():
+                result = self.conn.exec_driver_sql(self.sql(sql), tuple(params))
+                return [tuple(row) for row in result.fetchall()]
+        except self._sqlalchemy.exc.DBAPIError as exc:
+            raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()

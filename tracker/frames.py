@@ -1,0 +1,102 @@
+"""Runs and metrics as pandas DataFrames (pandas is imported only here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tracker import values as V
+from tracker.backends import Backend
+from tracker.run import VALUE_COLUMNS, load_value
+
+if TYPE_CHECKING:
+    from tracker.database import Database
+
+
+def runs_frame(db: Database, experiment_id: int, objects: bool) -> pd.DataFrame:
+    """One row per run of an experiment, params and fields as prefixed columns."""
+    backend = db.backend
+    runs = backend.read(
+        "SELECT id, name, status, created_at, ended_at FROM runs WHERE experiment_id = ?"
+        " ORDER BY id",
+        (experiment_id,),
+    )
+    in_experiment = "run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
+    tags: dict[int, list[str]] = {}
+    for run_id, tag in backend.read(
+        f"SELECT run_id, tag FROM tags WHERE {in_experiment} ORDER BY tag", (experiment_id,)
+    ):
+        tags.setdefault(run_id, []).append(tag)
+    columns: dict[str, Any] = {
+        "id": [row[0] for row in runs],
+        "name": [row[1] for row in runs],
+        "status": [row[2] for row in runs],
+        "created_at": pd.to_datetime([row[3] for row in runs], unit="s", utc=True),
+        "ended_at": pd.to_datetime([row[4] for row in runs], unit="s", utc=True),
+        "tags": [tags.get(row[0], []) for row in runs],
+    }
+    position = {row[0]: i for i, row in enumerate(runs)}
+    extra: dict[str, list[Any]] = {}
+
+    def put(column: str, run_id: int, value: Any) -> None:
+        if column not in extra:
+            extra[column] = [None] * len(runs)
+        extra[column][position[run_id]] = value
+
+    for run_id, name, *stored in backend.read(
+        f"SELECT run_id, name, {VALUE_COLUMNS} FROM params WHERE {in_experiment}",
+        (experiment_id,),
+    ):
+        put(f"params.{name}", run_id, V.decode(V.Encoded(*stored), f"param {name!r}"))
+    kinds = "" if objects else f" AND kind IN ({', '.join('?' * len(V.SCALAR_KINDS))})"
+    for run_id, name, *stored in backend.read(
+        f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_experiment}{kinds}",
+        (experiment_id, *(() if objects else V.SCALAR_KINDS)),
+    ):
+        put(f"fields.{name}", run_id, load_value(db, run_id, name, tuple(stored)))
+    for column in sorted(extra, key=lambda c: (not c.startswith("params."), c)):
+        columns[column] = extra[column]
+    return pd.DataFrame(columns)
+
+
+def metrics_frame(backend: Backend, where: str, params: Sequence[Any]) -> pd.DataFrame:
+    """Metric values matching a condition on `m`: run_id, name, step, value (long form).
+
+    `value` is float64; when some values were logged as None it is pandas' nullable
+    Float64, so a missing value (NA) stays apart from a NaN.
+    """
+    rows = backend.read(
+        "SELECT m.run_id, m.name, m.step, m.value, m.value_bits FROM metrics m"
+        f" WHERE {where} ORDER BY m.run_id, m.name, m.step",
+        params,
+    )
+    if not rows:
+        return pd.DataFrame(
+            {
+                "run_id": np.array([], dtype=np.int64),
+                "name": np.array([], dtype=object),
+                "step": np.array([], dtype=np.int64),
+                "value": np.array([], dtype=np.float64),
+            }
+        )
+    run_ids, names, steps, raw, bits = zip(*rows, strict=True)
+    missing = np.fromiter((v is None for v in raw), dtype=bool, count=len(raw))
+    value = np.array([0.0 if v is None else v for v in raw], dtype=np.float64)
+    for i, b in enumerate(bits):
+        if b is not None:
+            value[i] = V.float_from_columns(None, bytes(b))
+            missing[i] = False
+    column: Any = value
+    if missing.any():
+        column = pd.arrays.FloatingArray(value, missing)
+    return pd.DataFrame(
+        {
+            "run_id": np.array(run_ids, dtype=np.int64),
+            "name": np.array(names, dtype=object),
+            "step": np.array(steps, dtype=np.int64),
+            "value": column,
+        }
+    )

@@ -1,0 +1,44 @@
+"""pandas DataFrames and Arrow tables as Arrow IPC streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.errors import TrackerError
+from tracker.values import Encoded
+
+
+def _ipc_bytes(table: Any) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def encode_table(table: Any) -> Encoded:
+    """An Arrow table as an IPC stream."""
+    return Encoded("arrow", blob=_ipc_bytes(table))
+
+
+def encode_dataframe(frame: Any, what: str) -> Encoded:
+    """A DataFrame through Arrow, keeping its index and dtypes in Arrow's pandas metadata."""
+    import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise TrackerError(
+            f"cannot store {what}: Arrow cannot hold this DataFrame ({exc}); convert its "
+            f"mixed-type columns to one type first"
+        ) from None
+    return Encoded("pandas", blob=_ipc_bytes(table))
+
+
+def decode(kind: str, data: bytes) -> Any:
+    """The Arrow table or DataFrame in an IPC stream."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    return table.to_pandas() if kind == "pandas" else table

@@ -1,0 +1,211 @@
+"""How values keep their type and bits in plain SQL columns.
+
+A stored value is a row of (kind, value_real, value_int, value_text, value_blob). Scalars use
+the native column of their type; the rest are bytes in a documented format:
+
+    none      -                       bool/int  value_int           bigint  value_text (decimal)
+    float     value_real (+ value_blob = the 8 IEEE bytes when SQL cannot hold it: NaN, -0.0)
+    str       value_text              bytes     value_blob          json    value_text
+    datetime  value_text (ISO 8601)   date      value_text (ISO 8601)
+    npy       NumPy array, NPY format          npscalar  NumPy scalar as a 0-d NPY array
+    arrow     Arrow table, IPC stream          pandas    DataFrame via Arrow, IPC stream
+    pickle    any other value, loaded only through the allow-list (tracker.safepickle)
+
+NumPy, pandas and PyArrow are imported only when a value of theirs is stored or loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import struct
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from tracker import safepickle
+from tracker.errors import TrackerError
+
+_F64 = struct.Struct("<d")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Blobs larger than this are stored in pieces (one SQLite BLOB holds at most 10^9 bytes, and
+# pieces keep peak memory near the value's own size when storing and loading).
+CHUNK_BYTES = 64 * 1024 * 1024
+# Kinds whose loading is cheap enough for runs_df() to include them by default.
+SCALAR_KINDS = ("none", "bool", "int", "bigint", "float", "str", "bytes", "json",
+                "datetime", "date", "npscalar")
+
+
+class Encoded(NamedTuple):
+    """A value as stored: its kind, its native columns, and its bytes (possibly in parts)."""
+
+    kind: str
+    real: float | None = None
+    integer: int | None = None
+    text: str | None = None
+    blob: bytes | None = None
+    parts: tuple[Any, ...] = ()  # for large values: header bytes then memoryviews, not joined
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the stored bytes."""
+        return len(self.blob) if self.blob is not None else sum(len(p) for p in self.parts)
+
+    def chunks(self) -> Iterator[Any]:
+        """The stored bytes in pieces of at most CHUNK_BYTES, without copying the data."""
+        for part in self.parts or (self.blob,):
+            view = memoryview(part).cast("B")
+            for start in range(0, len(view), CHUNK_BYTES):
+                yield view[start : start + CHUNK_BYTES]
+
+
+def float_columns(value: float) -> tuple[float | None, bytes | None]:
+    """A float as (value_real, value_blob): the blob keeps what a SQL REAL loses."""
+    if value != value:  # NaN: SQLite stores it as NULL, so keep the exact bits apart
+        return None, _F64.pack(value)
+    if value == 0.0 and math.copysign(1.0, value) < 0:  # -0.0 reads back as 0.0 from SQLite
+        return value, _F64.pack(value)
+    return value, None
+
+
+def float_from_columns(real: float | None, blob: bytes | None) -> float | None:
+    """The float stored by float_columns (None stays None)."""
+    if blob is not None:
+        return float(_F64.unpack(blob)[0])
+    return None if real is None else float(real)
+
+
+def metric_columns(name: str, value: Any) -> tuple[float | None, bytes | None]:
+    """A metric value as (value, value_bits); metrics are float64 series (None = missing)."""
+    kind = type(value)
+    if kind is float:
+        return float_columns(value)
+    if value is None:
+        return None, None
+    if kind is bool or kind is int or (kind.__module__ == "numpy" and hasattr(value, "dtype")):
+        number_kind = "i" if kind is int else "b" if kind is bool else value.dtype.kind
+        if number_kind in "fbiu":
+            try:
+                as_float = float(value)
+            except OverflowError:
+                as_float = math.nan
+            if number_kind in "iu" and as_float != value:
+                raise TrackerError(
+                    f"metric {name!r}: the integer {value} has no exact float64 value; "
+                    f"store it as a field instead: run[{name!r}] = {value}"
+                )
+            return float_columns(as_float)
+    raise TrackerError(
+        f"metric {name!r}: cannot log a value of type {kind.__qualname__}; metrics are numbers "
+        f"(float, int, bool) or None; store other values as fields: run[{name!r}] = value"
+    )
+
+
+def _json_exact(value: Any, depth: int = 0) -> bool:
+    """Whether JSON gives this value back with the same types (no tuples, int keys, NaN...)."""
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
+        return kind is not str or "\x00" not in value
+    if kind is float:
+        return math.isfinite(value)
+    if depth > 100:
+        return False
+    if kind is list:
+        return all(_json_exact(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(
+            type(key) is str and "\x00" not in key and _json_exact(item, depth + 1)
+            for key, item in value.items()
+        )
+    return False
+
+
+def _text_ok(text: str) -> bool:
+    # PostgreSQL TEXT holds no NUL, and lone surrogates have no UTF-8 form: pickle those.
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def encode(value: Any, what: str) -> Encoded:
+    """The stored form of any supported value; `what` names it in error messages."""
+    kind = type(value)
+    if value is None:
+        return Encoded("none")
+    if kind is bool:
+        return Encoded("bool", integer=int(value))
+    if kind is int:
+        if INT64_MIN <= value <= INT64_MAX:
+            return Encoded("int", integer=value)
+        return Encoded("bigint", text=str(value))
+    if kind is float:
+        real, bits = float_columns(value)
+        return Encoded("float", real=real, blob=bits)
+    if kind is str and _text_ok(value):
+        return Encoded("str", text=value)
+    if kind is bytes:
+        return Encoded("bytes", blob=value)
+    if kind is _dt.datetime and (value.tzinfo is None or type(value.tzinfo) is _dt.timezone):
+        return Encoded("datetime", text=value.isoformat())
+    if kind is _dt.date:
+        return Encoded("date", text=value.isoformat())
+    if (kind is dict or kind is list) and _json_exact(value):
+        return Encoded("json", text=json.dumps(value, ensure_ascii=False, allow_nan=False))
+    module = kind.__module__.partition(".")[0]
+    if module == "numpy":
+        from tracker import arrays  # NumPy only when a NumPy value is stored
+
+        encoded = arrays.encode(value)
+        if encoded is not None:
+            return encoded
+    elif module == "pandas" and kind.__name__ == "DataFrame":
+        from tracker import tables
+
+        return tables.encode_dataframe(value, what)
+    elif module == "pyarrow" and kind.__name__ == "Table":
+        from tracker import tables
+
+        return tables.encode_table(value)
+    return Encoded("pickle", blob=safepickle.dumps(value, what))
+
+
+def decode(enc: Encoded, what: str) -> Any:
+    """The value stored as `enc` (whose blob holds all its bytes), same type and bits."""
+    kind = enc.kind
+    if kind == "none":
+        return None
+    if kind == "bool":
+        return bool(enc.integer)
+    if kind == "int":
+        return int(enc.integer)  # type: ignore[arg-type]
+    if kind == "float":
+        return float_from_columns(enc.real, enc.blob)
+    if kind == "str":
+        return enc.text
+    if kind == "bytes":
+        return bytes(enc.blob or b"")
+    if kind == "bigint":
+        return int(enc.text)  # type: ignore[arg-type]
+    if kind == "json":
+        return json.loads(enc.text)  # type: ignore[arg-type]
+    if kind == "datetime":
+        return _dt.datetime.fromisoformat(enc.text)  # type: ignore[arg-type]
+    if kind == "date":
+        return _dt.date.fromisoformat(enc.text)  # type: ignore[arg-type]
+    if kind in ("npy", "npscalar"):
+        from tracker import arrays
+
+        return arrays.decode(enc.kind, bytes(enc.blob or b""))
+    if kind in ("arrow", "pandas"):
+        from tracker import tables
+
+        return tables.decode(enc.kind, enc.blob or b"")
+    if kind == "pickle":
+        return safepickle.loads(bytes(enc.blob or b""), what)
+    raise TrackerError(
+        f"{what} has kind {kind!r}, which this version of the tracker cannot read; upgrade it"
+    )
