@@ -30,7 +30,7 @@ _F64 = struct.Struct("<d")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Blobs larger than this are stored in pieces (one SQLite BLOB holds at most 10^9 bytes, and
 # pieces keep peak memory near the value's own size when storing and loading).
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
 # Kinds whose loading is cheap enough for runs_df() to include them by default.
 SCALAR_KINDS = ("none", "bool", "int", "bigint", "float", "str", "bytes", "json",
                 "datetime", "date", "npscalar")
