@@ -1,0 +1,26 @@
+"""Prints each benchmark's median as a ratio to the raw floor measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# benchmark name -> (floor it is compared with, target ratio or None when only reported)
+RATIOS: dict[str, tuple[str, float | None]] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or not session.benchmarks:
+        return
+    medians = {bench.name: bench.stats.median for bench in session.benchmarks if bench.stats}
+    lines = []
+    for name, (floor, target) in RATIOS.items():
+        if name in medians and floor in medians:
+            ratio = medians[name] / medians[floor]
+            verdict = "" if target is None else (" ok" if ratio <= target else " OVER TARGET")
+            bound = "report only" if target is None else f"target <= {target}x"
+            lines.append(f"{name} / {floor} = {ratio:.2f}x ({bound}){verdict}")
+    if lines:
+        terminalreporter.section("ratios of medians, measured in this run")
+        for line in lines:
+            terminalreporter.line(line)
