@@ -38,7 +38,13 @@ def bench(session: nox.Session) -> None:
     """Micro-benchmarks of the reference tracker's hot paths, beside the raw floors."""
     session.install("-e", ".[all,test]")
     session.run(
-        "pytest", "benchmarks", "-o", "addopts=", "-p", "no:cacheprovider", "--benchmark-only",
+        "pytest",
+        "benchmarks",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-only",
         "--benchmark-columns=min,median,iqr,rounds",
         *session.posargs,
     )

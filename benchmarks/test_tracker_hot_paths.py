@@ -101,8 +101,7 @@ def test_array_store_tracker(benchmark: Any, tmp_path: Path) -> None:
         run["weights"] = ARRAY
         run.flush()
 
-    benchmark.pedantic(store, setup=lambda: ((tracker_run(fresh_path(tmp_path)),), {}),
-                       rounds=30)
+    benchmark.pedantic(store, setup=lambda: ((tracker_run(fresh_path(tmp_path)),), {}), rounds=30)
 
 
 def test_array_store_raw_blob(benchmark: Any, tmp_path: Path) -> None:
@@ -113,14 +112,18 @@ def test_array_store_raw_blob(benchmark: Any, tmp_path: Path) -> None:
         conn.execute(UPSERT_FIELD, (1, "weights", "npy", None, None, None, ARRAY.tobytes(), 0))
         conn.execute("COMMIT")
 
-    benchmark.pedantic(store, setup=lambda: ((raw_connection(fresh_path(tmp_path)),), {}),
-                       rounds=30)
+    benchmark.pedantic(
+        store, setup=lambda: ((raw_connection(fresh_path(tmp_path)),), {}), rounds=30
+    )
 
 
 def test_array_store_numpy_save(benchmark: Any, tmp_path: Path) -> None:
     """For scale: numpy.save of the same array to a local file."""
-    benchmark.pedantic(lambda path: np.save(path, ARRAY),
-                       setup=lambda: ((fresh_path(tmp_path).with_suffix(".npy"),), {}), rounds=30)
+    benchmark.pedantic(
+        lambda path: np.save(path, ARRAY),
+        setup=lambda: ((fresh_path(tmp_path).with_suffix(".npy"),), {}),
+        rounds=30,
+    )
 
 
 def test_array_load_tracker(benchmark: Any, tmp_path: Path) -> None:
@@ -165,9 +168,12 @@ RAW_SCRIPT = textwrap.dedent("""
 def test_whole_process_log_one_value(benchmark: Any, tmp_path: Path, script: str) -> None:
     """A fresh interpreter that imports, stores one value in a new database and exits."""
     RATIOS["test_whole_process_log_one_value[tracker]"] = (
-        "test_whole_process_log_one_value[raw_sqlite3]", 2.0)
+        "test_whole_process_log_one_value[raw_sqlite3]",
+        2.0,
+    )
     code = TRACKER_SCRIPT if script == "tracker" else RAW_SCRIPT
     benchmark.pedantic(
         lambda path: subprocess.run([sys.executable, "-c", code, str(path)], check=True),
-        setup=lambda: ((fresh_path(tmp_path),), {}), rounds=30,
+        setup=lambda: ((fresh_path(tmp_path),), {}),
+        rounds=30,
     )

@@ -25,8 +25,10 @@ USER = "postgres"
 def bin_dir() -> Path:
     """The folder of the newest installed PostgreSQL server binaries."""
     for pattern in ("/usr/lib/postgresql/*/bin/initdb", "/usr/local/pgsql/bin/initdb"):
-        found = sorted(glob.glob(pattern), key=lambda p: int(p.split("/")[-3]) if
-                       p.split("/")[-3].isdigit() else 0)
+        found = sorted(
+            glob.glob(pattern),
+            key=lambda p: int(p.split("/")[-3]) if p.split("/")[-3].isdigit() else 0,
+        )
         if found:
             return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -61,22 +63,46 @@ def init(data_dir: Path) -> None:
     data_dir.chmod(0o700)
     _hand_to_server_user(data_dir)
     subprocess.run(
-        _as_server_user([
-            str(bin_dir() / "initdb"), "-D", str(data_dir), "-U", USER, "--auth=trust",
-            "--no-sync", "-E", "UTF8", "--locale=C",
-        ]),
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        _as_server_user(
+            [
+                str(bin_dir() / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                USER,
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
 def server_argv(data_dir: Path, port: int) -> list[str]:
     """The command that serves `data_dir` on 127.0.0.1:port in the foreground."""
-    return _as_server_user([
-        str(bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(port),
-        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data_dir}",
-        # a throwaway cluster: durability across power loss is not what is measured
-        "-c", "fsync=off", "-c", "full_page_writes=off",
-    ])
+    return _as_server_user(
+        [
+            str(bin_dir() / "postgres"),
+            "-D",
+            str(data_dir),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={data_dir}",
+            # a throwaway cluster: durability across power loss is not what is measured
+            "-c",
+            "fsync=off",
+            "-c",
+            "full_page_writes=off",
+        ]
+    )
 
 
 def ready(port: int) -> bool:
@@ -100,7 +126,9 @@ def cluster(parent: Path, timeout: float = 60.0) -> Iterator[str]:
     init(data_dir)
     port = free_port()
     server = subprocess.Popen(
-        server_argv(data_dir, port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        server_argv(data_dir, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:

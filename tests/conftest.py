@@ -16,9 +16,11 @@ from scenarios import postgres
 def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL cluster started for this test session (as the postgres user)."""
     # Not under pytest's tmp_path: the postgres user must be able to reach the folder.
-    with tempfile.TemporaryDirectory(prefix="trackbench-pg-") as parent:
-        with postgres.cluster(Path(parent)) as url:
-            yield url
+    with (
+        tempfile.TemporaryDirectory(prefix="trackbench-pg-") as parent,
+        postgres.cluster(Path(parent)) as url,
+    ):
+        yield url
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def encode(value: Any) -> Encoded | None:
         array = np.ascontiguousarray(array)
     header = _header(array)
     # ravel(order="A") is a view for C- and F-contiguous arrays: the bytes are not copied.
-    data = memoryview(array.ravel(order="A").view(np.uint8))
+    data = array.ravel(order="A").view(np.uint8).data
     if len(header) + len(data) <= CHUNK_BYTES:
         return Encoded(kind, blob=b"".join((header, data)))
     return Encoded(kind, parts=(header, data))

@@ -208,8 +208,7 @@ class SQLAlchemyBackend(Backend):
         except sqlalchemy.exc.OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise TrackerError(
-                f"cannot connect to {self.url} ({reason}); is the server running and the URL "
-                f"right?"
+                f"cannot connect to {self.url} ({reason}); is the server running and the URL right?"
             ) from None
         self.engine = engine
         style = engine.dialect.paramstyle

@@ -213,7 +213,9 @@ class Experiment:
         """The run with this id, which must belong to this experiment."""
         run = self.db.get_run(run_id)
         if run.experiment.id != self.id:
-            raise TrackerError(f"run {run_id} belongs to {run.experiment.name!r}, not {self.name!r}")
+            raise TrackerError(
+                f"run {run_id} belongs to {run.experiment.name!r}, not {self.name!r}"
+            )
         return run
 
     def runs_df(self, *, objects: bool = False) -> pd.DataFrame:

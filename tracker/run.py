@@ -145,9 +145,7 @@ class Run:
                     "INSERT INTO chunks (run_id, name, seq, data) VALUES (?, ?, ?, ?)",
                     (self.id, name, count - 1, piece),
                 )
-            tx.execute(
-                UPSERT_FIELD, (self.id, name, encoded.kind, None, None, None, None, count)
-            )
+            tx.execute(UPSERT_FIELD, (self.id, name, encoded.kind, None, None, None, None, count))
 
         self.db.backend.write(work)
         self._chunked.add(name)

@@ -68,6 +68,7 @@ _DDL = (
     " FROM metrics m JOIN runs r ON r.id = m.run_id JOIN experiments e ON e.id = r.experiment_id",
 )
 
+
 def statements(dialect: str) -> list[str]:
     """The DDL for one dialect ("sqlite" or "postgresql")."""
     types = _TYPES[dialect]
@@ -75,4 +76,3 @@ def statements(dialect: str) -> list[str]:
     if dialect == "postgresql":  # PostgreSQL has no CREATE VIEW IF NOT EXISTS
         out = [s.replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW") for s in out]
     return out
-

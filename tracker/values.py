@@ -32,8 +32,19 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # pieces keep peak memory near the value's own size when storing and loading).
 CHUNK_BYTES = 16 * 1024 * 1024
 # Kinds whose loading is cheap enough for runs_df() to include them by default.
-SCALAR_KINDS = ("none", "bool", "int", "bigint", "float", "str", "bytes", "json",
-                "datetime", "date", "npscalar")
+SCALAR_KINDS = (
+    "none",
+    "bool",
+    "int",
+    "bigint",
+    "float",
+    "str",
+    "bytes",
+    "json",
+    "datetime",
+    "date",
+    "npscalar",
+)
 
 
 class Encoded(NamedTuple):

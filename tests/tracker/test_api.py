@@ -36,8 +36,10 @@ def test_readme_tour(db: tracker.Database) -> None:
     metrics = exp.metrics_df()
     assert metrics.columns.tolist() == ["run_id", "name", "step", "value"]
     assert metrics[metrics.run_id == run.id].values.tolist() == [
-        [run.id, "acc", 0, 0.9], [run.id, "acc", 1, 0.95],
-        [run.id, "loss", 0, 0.5], [run.id, "loss", 1, 0.25],
+        [run.id, "acc", 0, 0.9],
+        [run.id, "acc", 1, 0.95],
+        [run.id, "loss", 0, 0.5],
+        [run.id, "loss", 1, 0.25],
     ]
     stored = exp.get_run(run.id)["weights"]
     assert stored.dtype == weights.dtype and np.array_equal(stored, weights)

@@ -62,7 +62,8 @@ def test_four_processes_writing_at_once_lose_nothing(db_url: str) -> None:
     tracker.connect(db_url).close()  # the schema exists before the race, as in real use
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, db_url, str(worker)], stderr=subprocess.PIPE,
+            [sys.executable, "-c", WRITER, db_url, str(worker)],
+            stderr=subprocess.PIPE,
             text=True,
         )
         for worker in range(4)
@@ -83,8 +84,11 @@ def test_four_processes_writing_at_once_lose_nothing(db_url: str) -> None:
 def test_processes_creating_a_fresh_database_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER.replace("range(50)", "range(3)"), url,
-                          str(worker)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER.replace("range(50)", "range(3)"), url, str(worker)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for worker in range(4)
     ]
     errors = [p.communicate(timeout=300)[1] for p in procs]

@@ -32,7 +32,7 @@ def test_missing_folder(tmp_path) -> None:
 def test_not_a_database(tmp_path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(tracker.TrackerError, match="junk.db"):
+    with pytest.raises(tracker.TrackerError, match=r"junk\.db"):
         tracker.connect(path)
 
 

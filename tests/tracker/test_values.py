@@ -77,8 +77,24 @@ def array_cases() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(7)
     cases = {
         f"dtype_{dtype}": (rng.standard_normal(24) * 100).astype(dtype).reshape(2, 3, 4)
-        for dtype in ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8",
-                      "c8", "c16", "?", ">f8", ">i4")
+        for dtype in (
+            "f2",
+            "f4",
+            "f8",
+            "i1",
+            "i2",
+            "i4",
+            "i8",
+            "u1",
+            "u2",
+            "u4",
+            "u8",
+            "c8",
+            "c16",
+            "?",
+            ">f8",
+            ">i4",
+        )
     }
     cases["zero_d"] = np.array(3.5)
     cases["empty"] = np.zeros((0, 5))
@@ -107,8 +123,12 @@ def test_arrays_keep_dtype_shape_order_and_bits(db: tracker.Database) -> None:
 
 
 def test_numpy_scalars_keep_their_dtype(db: tracker.Database) -> None:
-    scalars = {"f4": np.float32(1.1), "i8": np.int64(-5), "b": np.bool_(True),
-               "f8": np.float64("nan")}
+    scalars = {
+        "f4": np.float32(1.1),
+        "i8": np.int64(-5),
+        "b": np.bool_(True),
+        "f8": np.float64("nan"),
+    }
     with db.experiment("np").run() as run:
         for name, value in scalars.items():
             run[name] = value
@@ -120,8 +140,12 @@ def test_numpy_scalars_keep_their_dtype(db: tracker.Database) -> None:
 
 def test_dataframes_and_arrow_tables(db: tracker.Database) -> None:
     frame = pd.DataFrame(
-        {"a": [1, 2, 3], "b": [0.5, np.nan, -0.0], "c": ["x", "ü", None],
-         "d": pd.Categorical(["p", "q", "p"])},
+        {
+            "a": [1, 2, 3],
+            "b": [0.5, np.nan, -0.0],
+            "c": ["x", "ü", None],
+            "d": pd.Categorical(["p", "q", "p"]),
+        },
         index=pd.Index([10, 20, 30], name="idx"),
     )
     table = pa.table({"x": pa.array([1, None, 3], type=pa.int16()), "y": ["a", "b", "c"]})
@@ -145,8 +169,17 @@ def test_metric_series_keep_nan_apart_from_null(db: tracker.Database) -> None:
         None if v is None else bits(v) for v in expected
     ]
     frame = db.experiment("metrics").metrics_df()
-    assert frame["value"].isna().tolist() == [False, False, True, False, False, False, False,
-                                              False, False]
+    assert frame["value"].isna().tolist() == [
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     assert math.isnan(frame["value"].astype("float64")[1])
 
 
