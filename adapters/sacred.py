@@ -9,7 +9,16 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import ARRAYS, MANY_RUNS, READ_BACK, STEPS, Adapter, RunData, Unsupported
+from adapters.base import (
+    ARRAYS,
+    LARGE_ARRAYS,
+    MANY_RUNS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Unsupported,
+)
 
 # Sacred adds a `seed` entry to every run's config by itself; it is not one of our params
 # unless the caller passed one (run.json's meta.config_updates says what was passed).
@@ -35,8 +44,7 @@ class SacredAdapter(Adapter):
     env: ClassVar[dict[str, str]] = {}
     # No concurrency: FileStorageObserver picks the next run id by listing the directory,
     # so several processes writing into one directory race for the same id.
-    # No large arrays: artifacts are copied file by file, fine, but each needs a file first.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
     array_mechanism = "artifact: numpy.save to a file, then _run.add_artifact copies it in"
     leaves_behind = "nothing found outside the work directory; no processes"
 
@@ -80,6 +88,7 @@ class SacredAdapter(Adapter):
         self._declared: dict[str, set[str]] = {}
         self._run: Any = None
         self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def _experiment(self, name: str) -> Any:
         ex = self._experiments.get(name)
@@ -91,6 +100,7 @@ class SacredAdapter(Adapter):
             )
             ex.logger = self._logger
             ex.observers.append(self._observer)
+
             # Sacred sets attributes on its main function, so it must be a plain function.
             def main(_run: Any) -> None:
                 self._main(_run)
@@ -126,7 +136,7 @@ class SacredAdapter(Adapter):
             declared.update(new)
         self._started = threading.Event()
         self._ended = threading.Event()
-        self._error: BaseException | None = None
+        self._error = None
         self._run = None
         self._thread = threading.Thread(
             target=self._execute, args=(ex, run_name, params), name="sacred-run"

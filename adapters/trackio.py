@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import ARRAYS, MANY_RUNS, READ_BACK, STEPS, Adapter, RunData
+from adapters.base import ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK, STEPS, Adapter, RunData
 
 
 class TrackioAdapter(Adapter):
@@ -36,7 +36,7 @@ class TrackioAdapter(Adapter):
     }
     # No concurrency claim: several processes share one SQLite file per project, which
     # trackio supports, but it is not verified here.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
     array_mechanism = "artifact: numpy.save to a file, log_artifact copies it into its blob store"
     leaves_behind = "nothing found outside the work directory; no processes"
 
