@@ -37,6 +37,18 @@ LOSSY = "lossy"  # a documented loss (fidelity_note says which), checked exactly
 UNVERIFIED = "unverified"  # the framework offers no way to read the data back here
 
 
+class _Dropped:
+    """The type of DROPPED."""
+
+    def __repr__(self) -> str:
+        return "DROPPED"
+
+
+# What an expect_* hook returns for a value the framework documents it does not keep at
+# all (e.g. NaN and infinities skipped): the fidelity check then expects no such point.
+DROPPED: Any = _Dropped()
+
+
 class Unsupported(Exception):
     """Raised by an adapter for work its framework cannot do; the cell is `unsupported`."""
 
@@ -86,10 +98,12 @@ class Adapter:
 
     def version(self) -> str:
         """The framework's version as installed in this environment."""
-        from importlib.metadata import version
-
         dist = self.requirements[0].split("==")[0].split("[")[0] if self.requirements else ""
-        return version(dist) if dist else ""
+        if not dist:
+            return ""
+        from importlib.metadata import version  # ~20 ms: only when there is a distribution
+
+        return version(dist)
 
     def service_argv(self, workdir: Path, port: int) -> list[str] | None:
         """The command line of a local server for the worker to start, or None for none."""
@@ -130,7 +144,7 @@ class Adapter:
     # so a declared loss is checked exactly and anything beyond it is `wrong_data`.
 
     def expect_scalar(self, value: float) -> Any:
-        """What read_back returns for a logged float (e.g. float32-rounded, or None for NaN)."""
+        """What read_back returns for a logged float (float32-rounded, None, or DROPPED)."""
         return value
 
     def expect_array(self, array: Any) -> Any:

@@ -197,9 +197,7 @@ class NumpyFloor(Adapter):
                     key = steps_file.name.removesuffix(".steps.npy")
                     steps = np.load(steps_file)
                     vals = np.load(run_dir / f"{key}.values.npy")
-                    metrics[unquote(key)] = list(
-                        zip(steps.tolist(), vals.tolist(), strict=True)
-                    )
+                    metrics[unquote(key)] = list(zip(steps.tolist(), vals.tolist(), strict=True))
                 arrays = {
                     unquote(f.name.removesuffix(".npy")): np.load(f)
                     for f in sorted((run_dir / "arrays").glob("*.npy"))

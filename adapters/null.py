@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from adapters.base import CAPABILITIES, READ_BACK, UNVERIFIED, Adapter
@@ -16,6 +17,10 @@ class NullAdapter(Adapter):
     fidelity = UNVERIFIED
     fidelity_note = "stores nothing by design"
     array_mechanism = "discarded"
+
+    def version(self) -> str:
+        """No framework: the Python version the harness ran on."""
+        return "python-{}.{}.{}".format(*sys.version_info[:3])
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """Nothing to start."""

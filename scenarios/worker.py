@@ -25,7 +25,6 @@ import os
 import struct
 import sys
 import time
-import traceback
 from typing import Any
 
 # `-I` keeps the script's folder and the user's site off sys.path. The project root goes
@@ -36,7 +35,15 @@ if ROOT not in sys.path:
     sys.path.append(ROOT)
 
 import adapters  # noqa: E402
-from adapters.base import LOSSY, Adapter, RunData, Service, Unsupported, expand_env  # noqa: E402
+from adapters.base import (  # noqa: E402
+    DROPPED,
+    LOSSY,
+    Adapter,
+    RunData,
+    Service,
+    Unsupported,
+    expand_env,
+)
 from adapters.registry import ADAPTERS, resolve  # noqa: E402
 from scenarios import workloads  # noqa: E402
 
@@ -162,9 +169,7 @@ def _describe_array(value: Any) -> str:
     return type(value).__name__
 
 
-def diff_runs(
-    expected: list[RunData], got: Any, adapter: Adapter | None = None
-) -> str | None:
+def diff_runs(expected: list[RunData], got: Any, adapter: Adapter | None = None) -> str | None:
     """The first difference between what was logged and what was read back, or None.
 
     With an `adapter`, expected values go through its expect_* hooks first (a documented
@@ -192,6 +197,8 @@ def diff_runs(
     for want, have in pairs:
         where = f"run {want.run_name!r}"
         for key, value in want.params.items():
+            if param(value) is DROPPED:
+                continue
             if key not in have.params:
                 return f"{where}: param {key!r} missing"
             if not same_value(param(value), have.params[key]):
@@ -203,18 +210,26 @@ def diff_runs(
             if name not in have.metrics:
                 return f"{where}: metric {name!r} missing"
             back = list(have.metrics[name])
-            if len(back) != len(series):
-                return f"{where}: metric {name!r}: {len(series)} values logged, {len(back)} read"
-            for (step, value), point in zip(series, back, strict=True):
+            kept = [(step, value, scalar(value)) for step, value in series]
+            kept = [point for point in kept if point[2] is not DROPPED]
+            if len(back) != len(kept):
+                dropped = f" ({len(kept)} kept by design)" if len(kept) != len(series) else ""
+                return (
+                    f"{where}: metric {name!r}: {len(series)} values logged{dropped}, "
+                    f"{len(back)} read"
+                )
+            for (step, value, want_value), point in zip(kept, back, strict=True):
                 back_step, back_value = point
                 if back_step != step:
                     return f"{where}: metric {name!r}: step {step} read back as {back_step!r}"
-                if not same_value(scalar(value), back_value):
+                if not same_value(want_value, back_value):
                     return (
                         f"{where}: metric {name!r} at step {step}: logged {_short(value)}, "
                         f"read back {_short(back_value)}"
                     )
         for name, value in want.arrays.items():
+            if array(value) is DROPPED:
+                continue
             if name not in have.arrays:
                 return f"{where}: array {name!r} missing"
             if not same_value(array(value), have.arrays[name]):
@@ -225,23 +240,25 @@ def diff_runs(
     return None
 
 
-def check_fidelity(
-    adapter: Adapter, workload: workloads.Workload, inputs: Any
-) -> tuple[str, str]:
+def check_fidelity(adapter: Adapter, workload: workloads.Workload, inputs: Any) -> tuple[str, str]:
     """(fidelity, reason) for what the adapter stored, after the timed phases."""
     try:
         got = adapter.read_back()
     except Unsupported as exc:
         return "unverified", str(exc)
     except Exception as exc:  # a reader that fails loses the data for its user
-        traceback.print_exc()
+        _print_traceback()
         return "wrong_data", f"read_back raised {type(exc).__name__}: {exc}"
     expected = workloads.expected_runs(workload, inputs, type(adapter))
-    problem = diff_runs(expected, got)
+    try:
+        problem = diff_runs(expected, got)
+        lossy_problem = diff_runs(expected, got, adapter) if problem else None
+    except Exception as exc:  # runs of the wrong shape, values that cannot be compared
+        _print_traceback()
+        return "wrong_data", f"read_back returned malformed data: {type(exc).__name__}: {exc}"
     if problem is None:
         return "exact", ""
     if adapter.fidelity == LOSSY:
-        lossy_problem = diff_runs(expected, got, adapter)
         if lossy_problem is None:
             return "lossy", adapter.fidelity_note
         return "wrong_data", f"beyond the documented loss: {lossy_problem}"
@@ -249,6 +266,12 @@ def check_fidelity(
 
 
 # --- the cell ------------------------------------------------------------------------------
+
+
+def _print_traceback() -> None:
+    import traceback  # only on failure: it costs start-up time in every cell
+
+    traceback.print_exc()
 
 
 def _free_port() -> int:
@@ -262,6 +285,8 @@ def _free_port() -> int:
 def _start_service(
     adapter: Adapter, cell: dict[str, Any], workdir: str, result: dict[str, Any]
 ) -> tuple[Any, Service | None]:
+    if type(adapter).service_argv is Adapter.service_argv:
+        return None, None  # no server: skip the imports and the port below
     import subprocess  # only cells with a local server need it
     from pathlib import Path
 
@@ -276,22 +301,29 @@ def _start_service(
         proc = subprocess.Popen(
             argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
         )
-    deadline = started + int(float(cell.get("service_timeout", 60)) * 1e9)
+    try:
+        _wait_ready(adapter, proc, service, argv[0], float(cell.get("service_timeout", 60)))
+    except BaseException:
+        _stop_service(proc)  # the caller never gets hold of it
+        raise
+    result["service_start_ns"] = time.perf_counter_ns() - started
+    return proc, service
+
+
+def _wait_ready(adapter: Adapter, proc: Any, service: Service, what: str, timeout: float) -> None:
+    deadline = time.perf_counter_ns() + int(timeout * 1e9)
     while True:
         try:
             ready = adapter.service_ready(service)
         except OSError:  # connection refused while it starts
             ready = False
         if ready:
-            result["service_start_ns"] = time.perf_counter_ns() - started
-            return proc, service
+            return
         code = proc.poll()
         if code is not None:
-            raise ServiceDied(f"local server {argv[0]} exited with {code} before it answered")
+            raise ServiceDied(f"local server {what} exited with {code} before it answered")
         if time.perf_counter_ns() > deadline:
-            raise ServiceTimeout(
-                f"local server {argv[0]} did not answer within {cell.get('service_timeout', 60)} s"
-            )
+            raise ServiceTimeout(f"local server {what} did not answer within {timeout:g} s")
         time.sleep(0.005)
 
 
@@ -338,7 +370,10 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         started = now()
         adapter.load()
         result["import_ns"] = now() - started
-        result["framework_version"] = adapter.version()
+        try:
+            result["framework_version"] = adapter.version()
+        except Exception as exc:  # metadata, not the measurement: never fails the cell
+            result["framework_version"] = f"unknown ({type(exc).__name__}: {exc})"
 
         phase = "prepare"
         inputs = workload.prepare(params)
@@ -375,7 +410,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
             workload.run(adapter, inputs)
             whole = now() - started
         finally:
-            del adapter.start_run, adapter.end_run  # type: ignore[method-assign]
+            del adapter.start_run, adapter.end_run
         result["start_run_ns"] = spent["start_run"]
         result["end_run_ns"] = spent["end_run"]
         result["log_ns"] = whole - spent["start_run"] - spent["end_run"]
@@ -394,7 +429,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     except ServiceTimeout as exc:
         result["outcome"], result["reason"] = "timeout", f"{phase}: {exc}"
     except (Exception, SystemExit) as exc:  # the framework's failure is the cell's result
-        traceback.print_exc()
+        _print_traceback()
         result["outcome"] = "crash"
         result["reason"] = f"{phase}: {type(exc).__name__}: {exc}"
     finally:

@@ -1,0 +1,81 @@
+"""The reference tracker (tracker/): an embedded SQLite file in the cell's work directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from adapters.base import EXACT, Adapter, RunData, Service
+
+
+class TrackerAdapter(Adapter):
+    """This project's tracker, copied into its environment from the working tree."""
+
+    name = "tracker"
+    # its `arrays` and `frames` extras (pyproject.toml); the tracker itself is not on PyPI:
+    # the environment gets the working tree's tracker/ and is keyed by a hash of it
+    requirements = ("numpy>=1.26", "pandas>=2.1", "pyarrow>=15")
+    project_packages = ("tracker",)
+    fidelity = EXACT
+    array_mechanism = "NPY bytes in SQLite, chunked past the BLOB limit"
+
+    def load(self) -> None:
+        """Import the tracker (standard library only at import)."""
+        import tracker
+
+        self.lib = tracker
+
+    def version(self) -> str:
+        """The tracker's version plus a hash of its sources, so edits are told apart."""
+        import hashlib
+
+        package = Path(self.lib.__file__).parent
+        digest = hashlib.sha256()
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+        return f"{self.lib.__version__}+src.{digest.hexdigest()[:12]}"
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Create the embedded database file."""
+        self.path = os.fspath(workdir / "tracker.db")
+        self.db = self.lib.connect(self.path)
+        self.experiments: dict[str, Any] = {}
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Start a run in the (cached) experiment."""
+        exp = self.experiments.get(experiment)
+        if exp is None:
+            exp = self.experiments[experiment] = self.db.experiment(experiment)
+        self.run = exp.run(run_name, params=params)
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Buffer the values; the tracker writes them in batches."""
+        self.run.log(values, step)
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Store the array as a field."""
+        self.run[name] = array
+
+    def end_run(self) -> None:
+        """Flush and mark the run completed."""
+        self.run.end()
+
+    def finish(self) -> None:
+        """Close the database: everything is durable."""
+        self.db.close()
+
+    def read_back(self) -> list[RunData]:
+        """Every run of every experiment, from a new connection."""
+        db = self.lib.connect(self.path)
+        try:
+            runs = []
+            for exp_name in db.experiments():
+                for run in db.experiment(exp_name).runs():
+                    arrays = {key: run[key] for key in run.keys()}  # noqa: SIM118 (a method)
+                    metrics: Any = run.metrics()  # NaN stays a float; None only if logged
+                    runs.append(RunData(exp_name, run.name or "", run.params, metrics, arrays))
+            return runs
+        finally:
+            db.close()

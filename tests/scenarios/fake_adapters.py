@@ -1,0 +1,337 @@
+"""Fake adapters for the worker's own plumbing (never for measuring a framework).
+
+The worker imports this module by its "module:Class" string from the project root.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from adapters.base import (
+    ARRAYS,
+    DROPPED,
+    LOSSY,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Service,
+    Unsupported,
+)
+from scenarios.workloads import Workload
+
+
+class Memory(Adapter):
+    """Keeps everything in memory: read_back is exact."""
+
+    name = "memory"
+
+    def version(self) -> str:
+        """A fixed version."""
+        return "1.0"
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Start a run."""
+        self.runs = getattr(self, "runs", [])
+        self.runs.append(RunData(experiment, run_name, dict(params), {}, {}))
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Keep the values."""
+        for key, value in values.items():
+            self.runs[-1].metrics.setdefault(key, []).append((step, value))
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Keep a copy."""
+        self.runs[-1].arrays[name] = array.copy()
+
+    def end_run(self) -> None:
+        """Nothing."""
+
+    def read_back(self) -> list[RunData]:
+        """What was kept."""
+        return self.runs
+
+
+class Float32(Memory):
+    """Stores values as float32: a documented loss."""
+
+    name = "float32"
+    fidelity = LOSSY
+    fidelity_note = "float32 values"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Round to float32."""
+        import numpy as np
+
+        super().log({k: float(np.float32(v)) for k, v in values.items()}, step)
+
+    def expect_scalar(self, value: float) -> Any:
+        """The float32 rounding."""
+        import numpy as np
+
+        return float(np.float32(value))
+
+
+class Float32Undeclared(Float32):
+    """The same loss, declared as exact."""
+
+    name = "float32-undeclared"
+    fidelity = "exact"
+
+
+class Corrupting(Float32):
+    """Declares a float32 loss but also drops the last value."""
+
+    name = "corrupting"
+
+    def read_back(self) -> list[RunData]:
+        """One value short."""
+        runs = super().read_back()
+        runs[0].metrics["loss"].pop()
+        return runs
+
+
+class Sleeper(Memory):
+    """Hangs in the workload."""
+
+    name = "sleeper"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Never returns."""
+        time.sleep(3600)
+
+
+class Exiter(Memory):
+    """Dies hard (no Python exception) after a word on stderr."""
+
+    name = "exiter"
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Exit with status 3."""
+        sys.stderr.write("boom: the framework fell over\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+
+class Raiser(Memory):
+    """Raises in log()."""
+
+    name = "raiser"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Raise at step 5."""
+        if step == 5:
+            raise RuntimeError("cannot log step 5")
+        super().log(values, step)
+
+
+class Silent(Memory):
+    """Exits 0 before the worker writes its result."""
+
+    name = "silent"
+
+    def finish(self) -> None:
+        """Leave without a word."""
+        os._exit(0)
+
+
+class Garbage(Memory):
+    """Writes a malformed result file, then exits 0."""
+
+    name = "garbage"
+
+    def finish(self) -> None:
+        """Scribble over the result."""
+        with open(sys.argv[1], encoding="utf-8") as fh:
+            cell = json.load(fh)
+        with open(cell["result"], "w", encoding="utf-8") as fh:
+            fh.write("{not json")
+        os._exit(0)
+
+
+class NoArrays(Memory):
+    """Has no array support but does not declare so."""
+
+    name = "no-arrays"
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Cannot."""
+        raise Unsupported("no arrays here")
+
+
+class NoSteps(Memory):
+    """Declares no steps: the contract logs its values as names at one step instead."""
+
+    name = "no-steps"
+    supports = frozenset({ARRAYS, READ_BACK})
+
+
+class NoStepsStrict(NoSteps):
+    """Declares no steps, and must never be loaded for a workload that needs them."""
+
+    name = "no-steps-strict"
+
+    def load(self) -> None:
+        """Must never be reached."""
+        raise AssertionError("load() called for an unsupported cell")
+
+
+def _series_run(t: Adapter, inputs: Any) -> None:
+    t.start_run("series", "run-0", {})
+    for step in range(3):
+        t.log({"v": float(step)}, step)
+    t.end_run()
+
+
+# A workload that needs steps, resolved by the worker as "tests.scenarios.fake_adapters:SERIES".
+SERIES = Workload("series", "3 steps", _series_run, lambda params: params, {}, frozenset({STEPS}))
+
+
+class Dropping(Memory):
+    """Skips NaN and infinities, and declares that loss with DROPPED."""
+
+    name = "dropping"
+    fidelity = LOSSY
+    fidelity_note = "NaN and infinities are not stored"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Keep the finite values only."""
+        super().log({k: v for k, v in values.items() if math.isfinite(v)}, step)
+
+    def expect_scalar(self, value: float) -> Any:
+        """Finite values exactly; the others not at all."""
+        return value if math.isfinite(value) else DROPPED
+
+
+class _ServiceBase(Memory):
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """A stand-in server."""
+        raise NotImplementedError
+
+
+class NeverReady(_ServiceBase):
+    """A server process that never answers."""
+
+    name = "never-ready"
+
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """Sleeps instead of serving."""
+        return [sys.executable, "-c", "import time; time.sleep(3600)"]
+
+    def service_ready(self, service: Service) -> bool:
+        """Never."""
+        return False
+
+
+class DyingService(_ServiceBase):
+    """A server that exits at once."""
+
+    name = "dying-service"
+
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """Exits with 4."""
+        return [sys.executable, "-c", "import sys; sys.exit(4)"]
+
+    def service_ready(self, service: Service) -> bool:
+        """Never."""
+        return False
+
+
+class HttpService(_ServiceBase):
+    """A real local HTTP server on the given port, polled until it answers."""
+
+    name = "http-service"
+
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """python -m http.server on 127.0.0.1."""
+        return [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+
+    def service_ready(self, service: Service) -> bool:
+        """Whether it accepts a connection."""
+        import socket
+
+        with socket.create_connection(("127.0.0.1", service.port), timeout=1):
+            return True
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Fetch a page through the local server (NO_PROXY must let this through)."""
+        import urllib.request
+
+        assert service is not None
+        with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/", timeout=5) as resp:
+            assert resp.status == 200
+
+
+class Litterer(Memory):
+    """Writes under HOME and TMPDIR and leaves a detached process running."""
+
+    name = "litterer"
+
+    def finish(self) -> None:
+        """Leave things behind."""
+        cache = Path.home() / ".cache" / "litter"
+        cache.mkdir(parents=True)
+        (cache / "state.json").write_text("{}")
+        Path(os.environ["TMPDIR"], "scratch.bin").write_bytes(b"x")
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(3600)"],
+            start_new_session=True,  # escapes the worker's process group
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
+class LingeringThread(Memory):
+    """Starts a non-daemon thread that never ends: the worker cannot exit."""
+
+    name = "lingering-thread"
+
+    def finish(self) -> None:
+        """Start it."""
+        threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()
+
+
+class EnvProbe(Memory):
+    """Reports its process environment (as the reason) and whether the proxy port is closed."""
+
+    name = "env-probe"
+    supports = frozenset({STEPS})
+    env: ClassVar[dict[str, str]] = {
+        "PROBE_SETTING": "{workdir}/store"
+    }  # the adapter's own variables, expanded
+
+    def read_back(self) -> list[RunData]:
+        """Raise Unsupported carrying what the test wants to see."""
+        import socket
+        from urllib.parse import urlsplit
+
+        port = urlsplit(os.environ["HTTPS_PROXY"]).port
+        try:
+            socket.create_connection(("127.0.0.1", port or 0), timeout=2).close()
+            proxy = "open"
+        except ConnectionRefusedError:
+            proxy = "refused"
+        env = dict(os.environ)
+        raise Unsupported(
+            json.dumps({"env": env, "proxy": proxy, "cwd": os.getcwd(), "path": sys.path})
+        )
+
+
+class Broken(Memory):
+    """A framework that cannot run here, and says why."""
+
+    name = "broken"
+    broken = "needs a GPU driver this machine does not have"
+
+    def load(self) -> None:
+        """Fail the way such a framework fails."""
+        raise ImportError("libcuda.so.1: cannot open shared object file")

@@ -1,0 +1,254 @@
+"""The worker and run_cell plumbing, with fake adapters run by this interpreter."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adapters.base import RunData
+from scenarios import workloads
+from scenarios.cell import RESULT_KEYS, marked_processes, run_cell, worker_env
+from scenarios.worker import diff_runs, same_value
+
+FAKE = "tests.scenarios.fake_adapters"
+
+
+def cell(name: str, workload: str = "contract", timeout: float = 60, **kw: Any) -> dict:
+    """Run a fake adapter's cell with this interpreter (it has numpy, like every env)."""
+    result = run_cell(f"{FAKE}:{name}", workload, timeout=timeout, python=sys.executable, **kw)
+    assert set(result) == set(RESULT_KEYS)
+    return result
+
+
+def test_ok_cell_has_every_phase_timed() -> None:
+    result = cell("Memory")
+    assert result["outcome"] == "ok", result["reason"]
+    assert result["fidelity"] == "exact"
+    for key in ("import_ns", "init_ns", "start_run_ns", "log_ns", "end_run_ns", "finish_ns"):
+        assert isinstance(result[key], int) and result[key] >= 0, key
+    assert result["service_start_ns"] is None
+    assert result["wall_ns"] > result["log_ns"]
+    assert result["cpu_ns"] > 0
+    assert result["peak_rss_bytes"] > 10_000_000  # a Python process with numpy loaded
+    assert result["framework_version"] == "1.0"
+    assert result["disk_bytes"] == 0
+    assert result["leftover_processes"] == 0
+
+
+def test_timeout_kills_the_whole_group() -> None:
+    started = time.monotonic()
+    result = cell("Sleeper", timeout=2)
+    assert time.monotonic() - started < 10
+    assert result["outcome"] == "timeout"
+    assert "killed after 2 s" in result["reason"]
+    assert result["fidelity"] == "not_checked"
+    assert 2e9 <= result["wall_ns"] < 5e9
+
+
+def test_hard_crash_reports_exit_code_and_stderr_tail() -> None:
+    result = cell("Exiter")
+    assert result["outcome"] == "crash"
+    assert "exit code 3" in result["reason"]
+    assert "boom: the framework fell over" in result["reason"]
+    assert result["import_ns"] is None  # the worker never wrote a result
+
+
+def test_exception_in_a_phase_is_a_crash_naming_the_phase() -> None:
+    result = cell("Raiser")
+    assert result["outcome"] == "crash"
+    assert result["reason"].startswith("workload: RuntimeError: cannot log step 5")
+    assert "exit code 1" in result["reason"]
+    assert result["init_ns"] is not None and result["log_ns"] is None
+
+
+def test_exit_without_result_is_bad_output() -> None:
+    result = cell("Silent")
+    assert result["outcome"] == "bad_output"
+    assert "no result" in result["reason"]
+
+
+def test_malformed_result_is_bad_output() -> None:
+    result = cell("Garbage")
+    assert result["outcome"] == "bad_output"
+    assert "not JSON" in result["reason"]
+
+
+def test_unsupported_during_the_workload() -> None:
+    result = cell("NoArrays")
+    assert result["outcome"] == "unsupported"
+    assert "no arrays here" in result["reason"]
+    assert result["fidelity"] == "not_checked"
+
+
+def test_unsupported_by_declaration_runs_nothing() -> None:
+    result = cell("NoStepsStrict", workload=f"{FAKE}:SERIES")
+    assert result["outcome"] == "unsupported"
+    assert "does not declare steps" in result["reason"]
+    assert result["import_ns"] is None
+
+
+def test_contract_without_steps_logs_values_as_names() -> None:
+    result = cell("NoSteps")
+    assert (result["outcome"], result["fidelity"]) == ("ok", "exact")
+
+
+def test_documented_drops_are_checked_exactly() -> None:
+    result = cell("Dropping")
+    assert (result["outcome"], result["fidelity"]) == ("ok", "lossy"), result["reason"]
+
+
+def test_server_that_never_answers_times_out_and_is_killed() -> None:
+    result = cell("NeverReady", service_timeout=1)
+    assert result["outcome"] == "timeout"
+    assert "did not answer within 1" in result["reason"]
+    assert result["leftover_processes"] == 0  # the worker killed the server's group
+
+
+def test_server_that_dies_is_a_crash() -> None:
+    result = cell("DyingService")
+    assert result["outcome"] == "crash"
+    assert "exited with 4" in result["reason"]
+
+
+def test_local_server_is_timed_used_and_stopped() -> None:
+    result = cell("HttpService")
+    assert result["outcome"] == "ok", result["reason"]
+    assert result["service_start_ns"] > 0
+    assert result["leftover_processes"] == 0
+
+
+def test_leftovers_are_counted_and_ended() -> None:
+    result = cell("Litterer")
+    assert result["outcome"] == "ok", result["reason"]
+    assert result["leftover_processes"] == 1
+    assert result["outside_files"] >= 2
+    assert "~/.cache/litter/state.json" in result["outside_paths"]
+    assert "$TMPDIR/scratch.bin" in result["outside_paths"]
+    time.sleep(0.2)
+    assert not _sleepers(), "the detached process was not ended"
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    cmd = fh.read()
+            except OSError:
+                continue
+            if b"time.sleep(3600)" in cmd and b"-c" in cmd:
+                found.append(int(entry))
+    return found
+
+
+def test_worker_that_cannot_exit_is_a_timeout_keeping_its_timings() -> None:
+    result = cell("LingeringThread", timeout=3)
+    assert result["outcome"] == "timeout"
+    assert "after writing its result" in result["reason"]
+    assert result["finish_ns"] is not None
+
+
+def test_fidelity_outcomes() -> None:
+    lossy = cell("Float32")
+    assert (lossy["outcome"], lossy["fidelity"]) == ("ok", "lossy")
+    assert lossy["reason"] == "float32 values"
+    undeclared = cell("Float32Undeclared")
+    assert undeclared["fidelity"] == "wrong_data"
+    assert "metric 'loss' at step 0" in undeclared["reason"]
+    corrupt = cell("Corrupting")
+    assert corrupt["fidelity"] == "wrong_data"
+    assert "beyond the documented loss" in corrupt["reason"]
+    assert "100 values logged, 99 read" in corrupt["reason"]
+
+
+def test_worker_environment_is_clean_and_offline() -> None:
+    os.environ["TRACKBENCH_TEST_SECRET"] = "leak"
+    try:
+        result = cell("EnvProbe")
+    finally:
+        del os.environ["TRACKBENCH_TEST_SECRET"]
+    assert result["fidelity"] == "unverified"
+    probe = json.loads(result["reason"])
+    env = probe["env"]
+    assert "TRACKBENCH_TEST_SECRET" not in env and "PYTHONPATH" not in env
+    assert env["HOME"] != os.environ.get("HOME") and env["HOME"].endswith("/home")
+    assert env["TMPDIR"].endswith("/tmp")
+    assert probe["cwd"] == env["PROBE_SETTING"].removesuffix("/store")  # {workdir} expanded
+    assert probe["proxy"] == "refused"
+    for key in ("HTTP_PROXY", "https_proxy", "ALL_PROXY"):
+        assert env[key].startswith("http://127.0.0.1:")
+    assert env["NO_PROXY"] == "127.0.0.1,localhost"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = probe["path"]
+    site = [i for i, entry in enumerate(path) if entry.endswith("site-packages")]
+    assert site and path.index(root) > max(site)  # the project root comes after site-packages
+    assert "" not in probe["path"] and os.path.join(root, "scenarios") not in probe["path"]
+
+
+def test_worker_env_keeps_only_the_allowlist(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    env = worker_env(tmp_path / "bin" / "python", tmp_path / "h", tmp_path / "t", "m", 9)
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["LC_ALL"] == "C.UTF-8"
+    assert env["PATH"].startswith(str(tmp_path / "bin") + os.pathsep)
+    assert env["TRACKBENCH_CELL"] == "m"
+    assert env["DO_NOT_TRACK"] == "true"
+
+
+def test_marked_processes_ignore_others() -> None:
+    assert marked_processes("no-such-marker") == []
+
+
+# --- fidelity comparison, in this process -----------------------------------------------
+
+
+def test_same_value_is_bit_exact() -> None:
+    assert same_value(math.nan, float("nan"))
+    assert not same_value(-0.0, 0.0)
+    assert same_value(0.1, np.float64(0.1))
+    assert not same_value(0.1, float(np.float32(0.1)))
+    assert not same_value(0.1, "0.1")
+    assert not same_value(1.0, True)
+    assert same_value(32, np.int64(32)) and not same_value(32, 32.0)
+    assert same_value(None, None) and not same_value(None, math.nan)
+    a = np.arange(6, dtype=np.float64).reshape(2, 3)
+    assert same_value(a, a.copy(order="F"))
+    assert not same_value(a, a.astype(np.float32))
+    assert not same_value(a, a.reshape(3, 2))
+    assert not same_value(a, a.tolist())
+
+
+def test_diff_runs_pairs_by_name_and_counts_runs() -> None:
+    def run(name: str, value: float) -> RunData:
+        return RunData("e", name, {}, {"v": [(0, value)]}, {})
+
+    logged = [run("a", 1.0), run("b", 2.0)]
+    assert diff_runs(logged, [run("b", 2.0), run("a", 1.0)]) is None
+    assert diff_runs(logged, [run("a", 1.0)]) == "1 run(s) missing, e.g. 'b'"
+    assert "3 runs read back" in str(diff_runs(logged, [*logged, run("c", 0.0)]))
+    # a single run is paired even when the framework renamed it
+    assert diff_runs([run("a", 1.0)], [run("renamed", 1.0)]) is None
+    assert "read_back returned dict" in str(diff_runs(logged, {}))
+
+
+def test_contract_workload_is_deterministic_and_special() -> None:
+    contract = workloads.get("contract")
+    first = contract.prepare(contract.params())
+    second = contract.prepare(contract.params())
+    assert first.values[:3] == second.values[:3] and len(first.values) == 100
+    assert math.isnan(first.values[3]) and math.copysign(1, first.values[5]) == -1
+    assert first.array.dtype == np.float64 and first.array.shape == (1000,)
+    assert not first.array.flags.writeable
+    with pytest.raises(KeyError, match="no parameter 'nope'"):
+        contract.params({"nope": 1})
+    with pytest.raises(KeyError, match="unknown workload"):
+        workloads.get("nope")
