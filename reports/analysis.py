@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from reports import schema as S
 from reports import stats
-from reports.results import CONFIG, MACHINE, SCENARIO, Results, SuiteRun
+from reports.results import CONFIG, MACHINE, SCENARIO, Results, SuiteRun, is_missing, plain
 from reports.stats import Ratio, Summary
 from scenarios.cli import UsageError
 
@@ -76,11 +76,11 @@ class Section:
         cells = self.cells[(self.cells[SCENARIO] == scenario) & (self.cells[CONFIG] == config)]
         record = cells.iloc[0].to_dict()
         own = self.scenario_params.get(scenario, ())
-        return {p: record[p] for p in own if record.get(p) is not None and record[p] == record[p]}
+        return {p: plain(record[p]) for p in own if not is_missing(record.get(p))}
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return (2, "")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (0, value)
@@ -103,7 +103,8 @@ def sections(results: Results, suite_ids: list[str] | None = None) -> list[Secti
         for sid in results.suite_ids():  # oldest first, so later suites overwrite
             for machine in set(cells.loc[cells[S.SUITE_ID] == sid, MACHINE]):
                 latest[machine] = sid
-        chosen = list(dict.fromkeys(latest.values()))
+        order = results.suite_ids()
+        chosen = sorted(set(latest.values()), key=order.index)
     out = []
     for sid in chosen:
         of_suite = cells[cells[S.SUITE_ID] == sid]
@@ -179,11 +180,7 @@ def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0
             summary = stats.summarize(values, seed=seed) if values else None
             if summary is not None:
                 summaries[framework] = summary
-            reasons = tuple(
-                dict.fromkeys(
-                    str(r) for o, r in zip(mine[S.OUTCOME], mine[S.REASON], strict=True) if r
-                )
-            )
+            reasons = tuple(dict.fromkeys(str(r) for r in mine[S.REASON] if r))
             partial.append(
                 Row(
                     scenario=scenario,
@@ -207,15 +204,11 @@ def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0
                 done.append(row)
                 continue
             done.append(
-                Row(
-                    **{
-                        **row.__dict__,
-                        "vs_fastest": stats.ratio(row.summary, fastest) if fastest else None,
-                        "vs_reference": (
-                            stats.ratio(row.summary, reference) if reference else None
-                        ),
-                        "is_fastest": row.framework == fastest_name,
-                    }
+                replace(
+                    row,
+                    vs_fastest=stats.ratio(row.summary, fastest) if fastest else None,
+                    vs_reference=stats.ratio(row.summary, reference) if reference else None,
+                    is_fastest=row.framework == fastest_name,
                 )
             )
         done.sort(key=lambda r: (r.summary is None, r.summary.median if r.summary else 0.0))
@@ -272,6 +265,79 @@ def failures(section: Section) -> list[Failure]:
     return out
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """What a framework's cells left behind: processes still running, files outside."""
+
+    framework: str
+    cells: int  # cells that left something
+    of: int  # cells that ran
+    max_processes: int
+    max_files: int
+    paths: tuple[str, ...]  # examples, as the runner recorded them
+
+
+def leftovers(section: Section) -> list[Leftover]:
+    """Per framework, the cells that left processes running or files outside their directory."""
+    import json
+
+    out = []
+    cells = section.cells
+    for framework in section.frameworks():
+        mine = cells[cells[S.FRAMEWORK] == framework]
+        procs = mine[S.LEFTOVER_PROCESSES].fillna(0)
+        files = mine[S.OUTSIDE_FILES].fillna(0)
+        left = mine[(procs > 0) | (files > 0)]
+        if left.empty:
+            continue
+        paths: list[str] = []
+        for text in left[S.OUTSIDE_PATHS]:
+            try:
+                found = json.loads(text) if text else []
+            except ValueError:
+                found = [text]
+            paths.extend(str(p) for p in (found if isinstance(found, list) else [found]))
+        out.append(
+            Leftover(
+                framework=framework,
+                cells=len(left),
+                of=len(mine),
+                max_processes=int(procs.max()),
+                max_files=int(files.max()),
+                paths=tuple(dict.fromkeys(paths))[:5],
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class FidelityNote:
+    """Ok cells of one framework whose data came back lossy or could not be verified."""
+
+    framework: str
+    fidelity: str
+    reason: str
+    scenarios: tuple[str, ...]
+    cells: int
+
+
+def fidelity_notes(section: Section) -> list[FidelityNote]:
+    """Lossy and unverified results, grouped by framework and reason across scenarios."""
+    cells = section.cells
+    noted = cells[
+        (cells[S.OUTCOME] == S.OK) & cells[S.FIDELITY].isin([S.LOSSY, S.UNVERIFIED, S.NOT_CHECKED])
+    ]
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for rec in noted.to_dict("records"):
+        key = (rec[S.FRAMEWORK], rec[S.FIDELITY], rec[S.REASON] or "")
+        groups.setdefault(key, []).append(rec[SCENARIO])
+    order = section.frameworks()
+    return [
+        FidelityNote(*key, scenarios=tuple(dict.fromkeys(scenarios)), cells=len(scenarios))
+        for key, scenarios in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0]))
+    ]
+
+
 def cell_status(outcome: str, fidelity: str) -> str:
     """What a fidelity matrix shows for a cell: its fidelity if ok, else its outcome."""
     if outcome == S.OK:
@@ -307,9 +373,9 @@ def fidelity_matrix(section: Section) -> dict[tuple[str, str], dict[str, int]]:
         out[key] = dict(
             sorted(
                 counts.items(),
-                key=lambda kv: STATUS_SEVERITY.index(kv[0])
-                if kv[0] in STATUS_SEVERITY
-                else -1,  # an unknown status is shown as worst: never hidden
+                key=lambda kv: (
+                    STATUS_SEVERITY.index(kv[0]) if kv[0] in STATUS_SEVERITY else -1
+                ),  # an unknown status is shown as worst: never hidden
             )
         )
     return out

@@ -114,6 +114,14 @@ def _truthy(value: Any) -> bool:
     return bool(value) and not (isinstance(value, float) and math.isnan(value))
 
 
+def need(module: str, extra: str) -> None:
+    """Raise a one-line UsageError with the install hint when an optional module is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(f"this needs {module}: pip install 'trackbench[{extra}]'")
+
+
 def to_url(db: str) -> str:
     """A database URL from a URL or a path (a path is an embedded SQLite file)."""
     if "://" in db:
@@ -160,6 +168,7 @@ def _one_line(exc: BaseException) -> str:
 def load(db: str) -> Results:
     """Read every cell and suite run of a results database (path or URL)."""
     url = to_url(db)
+    need("pandas", "frames")
     conn = open_database(db)
     try:
         names = list(conn.experiments())
@@ -185,9 +194,18 @@ def load(db: str) -> Results:
     return from_frames(url, frames, suites)
 
 
-def _plain(value: Any) -> Any:
-    """A pandas/NumPy cell value as a plain Python value; None for missing."""
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas' NA or NaT."""
     if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def plain(value: Any) -> Any:
+    """A pandas/NumPy cell value as a plain Python value; None for missing."""
+    if is_missing(value):
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
@@ -199,24 +217,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _seconds(value: Any) -> float | None:
+    """Unix seconds from a pandas Timestamp or a number; None when missing."""
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return None if is_missing(value) else float(value.timestamp())
+    number = plain(value)
+    return None if number is None else float(number)
+
+
 def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
     runs = []
     prefix = S.PARAM_PREFIX
     for record in frame.to_dict("records"):
         params = {
-            k[len(prefix) :]: _plain(v) for k, v in record.items() if str(k).startswith(prefix)
+            str(k)[len(prefix) :]: plain(v) for k, v in record.items() if str(k).startswith(prefix)
         }
         sid = params.get(S.SUITE_ID)
         if sid is None:
             continue
-        started = _plain(record.get("created_at"))
+        started = _seconds(record.get("created_at"))
         runs.append(
             SuiteRun(
                 suite_id=str(sid),
                 machine=str(params.get(S.MACHINE) or "unknown machine"),
                 params=params,
-                started=float(started) if started is not None else None,
-                run_id=_plain(record.get("id")),
+                started=started,
+                run_id=plain(record.get("id")),
             )
         )
     runs.sort(key=lambda r: (r.started if r.started is not None else math.inf, r.suite_id))
@@ -249,7 +277,7 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
         scenario_params[scenario] = own
         for record in frame.to_dict("records"):
             param = {
-                name: _plain(record.get(S.PARAM_PREFIX + name))
+                name: plain(record.get(S.PARAM_PREFIX + name))
                 for name in (*S.CELL_PARAMS, S.MACHINE_PARAM, *own)
             }
             version = param[S.SCHEMA_VERSION_PARAM]
@@ -282,17 +310,19 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                 CONFIG: config_label(config),
                 S.REPETITION: param[S.REPETITION],
                 S.SCHEMA_VERSION_PARAM: version,
-                RUN_ID: _plain(record.get("id")),
-                RUN_NAME: _plain(record.get("name")),
+                RUN_ID: plain(record.get("id")),
+                RUN_NAME: plain(record.get("name")),
             }
             for name in own:
                 row[name] = param[name]
             for name in TEXT_FIELDS:
-                value = _plain(record.get(S.FIELD_PREFIX + name))
+                value = plain(record.get(S.FIELD_PREFIX + name))
                 row[name] = "" if value is None else str(value)
             for name in NUMBER_FIELDS:
-                value = _plain(record.get(S.FIELD_PREFIX + name))
+                value = plain(record.get(S.FIELD_PREFIX + name))
                 row[name] = math.nan if value is None else float(value)
+            paths = plain(record.get(S.FIELD_PREFIX + S.OUTSIDE_PATHS))
+            row[S.OUTSIDE_PATHS] = "" if paths is None else str(paths)
             rows.append(row)
 
     all_params: list[str] = []
@@ -301,6 +331,13 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
     clash = set(all_params) & set((*LEAD_COLUMNS, *S.CELL_FIELDS))
     if clash:
         raise UsageError(f"scenario parameters clash with result columns: {sorted(clash)}")
-    columns = [*LEAD_COLUMNS, *all_params, *S.CELL_FIELDS]
+    columns = [*LEAD_COLUMNS, *all_params, *S.CELL_FIELDS, S.OUTSIDE_PATHS]
     cells = pd.DataFrame(rows, columns=columns)
+    for name in all_params:
+        values = [row.get(name) for row in rows]  # as read, before pandas chose a dtype
+        kinds = {type(v) for v in values if v is not None}
+        if kinds == {int}:  # keep integer parameters integers (not 100.0) despite the gaps
+            cells[name] = pd.array(values, dtype="Int64")
+        elif kinds and not kinds <= {int, float}:
+            cells[name] = pd.Series(values, dtype=object)
     return Results(url=url, cells=cells, suite_runs=suite_runs, scenario_params=scenario_params)

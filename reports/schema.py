@@ -71,6 +71,10 @@ DISK_BYTES = "disk_bytes"
 LEFTOVER_PROCESSES = "leftover_processes"
 OUTSIDE_FILES = "outside_files"
 
+# Optional, not a schema field: JSON list of the first files a cell left outside its work
+# directory, for a reader chasing `outside_files`.
+OUTSIDE_PATHS = "outside_paths"
+
 # Every field of a cell, in the order of DESIGN.md.
 CELL_FIELDS = (
     OUTCOME,
@@ -103,8 +107,19 @@ DIRTY = "dirty"  # whether the work tree had uncommitted changes
 COMMAND = "command"  # the exact command line that produced the suite
 SEED = "seed"  # the seed of the shuffled cell order
 GRID = "grid"
-SUITE_PARAMS = (SCHEMA_VERSION_PARAM, SUITE_ID, MACHINE, OS, CPU, PYTHON, COMMIT, DIRTY, COMMAND,
-                SEED, GRID)
+SUITE_PARAMS = (
+    SCHEMA_VERSION_PARAM,
+    SUITE_ID,
+    MACHINE,
+    OS,
+    CPU,
+    PYTHON,
+    COMMIT,
+    DIRTY,
+    COMMAND,
+    SEED,
+    GRID,
+)
 
 # Experiment and param names reports and the runner read through runs_df().
 PARAM_PREFIX = "params."

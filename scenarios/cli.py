@@ -12,6 +12,9 @@ from importlib.metadata import PackageNotFoundError, version
 # `func(args) -> int` default. Imported lazily so `trackbench --help` stays fast.
 COMMANDS = [
     "scenarios.cmd_demo",
+    "scenarios.cmd_envs",
+    "scenarios.cmd_run",
+    "reports.cli",
 ]
 
 

@@ -1,0 +1,416 @@
+"""The report: one HTML page that opens offline, one Markdown page, and the images beside them.
+
+Layout of the output directory:
+
+    index.html   every table and figure; images by relative path, no script, no network
+    report.md    the same tables and figures, for a repository
+    img/         each figure as PNG and SVG
+
+Each section (one suite on one machine) starts with its provenance: machine, OS, CPU,
+Python, framework versions, date, commit and the commands that reproduce the results and
+the page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reports import analysis, plots, stats
+from reports import schema as S
+from reports.analysis import Failure, FidelityNote, Leftover, Row, Section
+from reports.plots import Image
+from reports.provenance import Provenance, now, provenance
+from reports.results import Results
+
+IMG_DIR = "img"
+HTML_NAME = "index.html"
+MARKDOWN_NAME = "report.md"
+
+HOW_TO_READ = [
+    "Times are whole-process wall seconds per cell (a fresh worker process per repetition), "
+    "over the cells whose outcome is ok; every other outcome is counted beside them and "
+    "listed with its reason under Failures.",
+    "median, IQR (interquartile range), and an interval: a 95% bootstrap interval of the "
+    f"median ({stats.RESAMPLES} resamples, seeded) with {stats.MIN_FOR_INTERVAL} or more ok "
+    "repetitions, the range (min to max) with fewer.",
+    "Ratios are medians divided by the fastest framework's, and by the reference tracker's "
+    f"(`{S.REFERENCE_FRAMEWORK}`). A ratio written `~1.04x` is within the noise: the two "
+    "intervals overlap, so no difference is claimed.",
+    "Each section is one suite on one machine: results from different machines or suites "
+    "are never pooled.",
+]
+
+
+@dataclass
+class SectionReport:
+    """Everything shown for one section."""
+
+    section: Section
+    prov: Provenance
+    rows: dict[str, list[Row]]
+    images: list[Image]
+    failures: list[Failure]
+    notes: list[FidelityNote]
+    leftovers: list[Leftover]
+
+
+@dataclass
+class Report:
+    """The files a report wrote."""
+
+    html: Path
+    markdown: Path
+    images: list[Image] = field(default_factory=list)
+
+
+def build(
+    results: Results,
+    sections: Sequence[Section],
+    out: Path,
+    report_command: str,
+    seed: int = 0,
+) -> Report:
+    """Write index.html, report.md and img/ for the given sections into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    generated = now()
+    parts = []
+    for section in sections:
+        prov = provenance(section, report_command, generated)
+        rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.scenarios()}
+        images = plots.all_images(section, rows, out / IMG_DIR, prov)
+        parts.append(
+            SectionReport(
+                section,
+                prov,
+                rows,
+                images,
+                analysis.failures(section),
+                analysis.fidelity_notes(section),
+                analysis.leftovers(section),
+            )
+        )
+    html_path = out / HTML_NAME
+    md_path = out / MARKDOWN_NAME
+    html_path.write_text(to_html(results, parts, report_command, generated, out), "utf-8")
+    md_path.write_text(to_markdown(results, parts, report_command, generated, out), "utf-8")
+    return Report(html_path, md_path, [im for p in parts for im in p.images])
+
+
+# --- cells of the tables, shared by both formats -----------------------------------------------
+
+
+def _s(ns: float) -> str:
+    return stats.format_number(ns / 1e9)
+
+
+TABLE_HEAD = [
+    "configuration",
+    "framework",
+    "version",
+    "ok / cells",
+    "median s",
+    "IQR s",
+    "interval s",
+    "vs fastest",
+    f"vs {S.REFERENCE_FRAMEWORK}",
+    "fidelity",
+    "other outcomes",
+]
+
+
+def table_cells(row: Row) -> list[str]:
+    """One row of a scenario table, as text."""
+    s = row.summary
+    if s is None:
+        numbers = ["-", "-", "-"]
+    else:
+        kind = "95% CI" if s.kind == stats.CI95 else "range"
+        numbers = [_s(s.median), _s(s.iqr), f"{_s(s.low)} to {_s(s.high)} ({kind})"]
+    status = row.status()
+    return [
+        row.config,
+        row.framework,
+        row.version or "unknown",
+        f"{row.n_ok} / {row.n}",
+        *numbers,
+        analysis.ratio_text(row, "fastest"),
+        analysis.ratio_text(row, "reference"),
+        row.fidelity(),
+        "-" if status == S.OK else status,
+    ]
+
+
+FAILURE_HEAD = ["scenario", "configuration", "framework", "outcome", "repetitions", "reason"]
+
+
+def failure_cells(f: Failure) -> list[str]:
+    """One row of the failures table, as text."""
+    reps = ", ".join(str(r) for r in f.repetitions)
+    return [f.scenario, f.config, f.framework, f.outcome, reps, f.reason or "(no reason given)"]
+
+
+NOTE_HEAD = ["framework", "fidelity", "reason", "scenarios", "cells"]
+
+
+def note_cells(n: FidelityNote) -> list[str]:
+    """One row of the fidelity notes, as text."""
+    return [
+        n.framework,
+        n.fidelity,
+        n.reason or "(no reason given)",
+        ", ".join(n.scenarios),
+        str(n.cells),
+    ]
+
+
+LEFTOVER_HEAD = [
+    "framework",
+    "cells",
+    "most processes left running",
+    "most files outside",
+    "examples",
+]
+
+
+def leftover_cells(x: Leftover) -> list[str]:
+    """One row of the leftovers table, as text."""
+    return [
+        x.framework,
+        f"{x.cells} / {x.of}",
+        str(x.max_processes),
+        str(x.max_files),
+        ", ".join(x.paths) or "-",
+    ]
+
+
+LEFTOVERS_NONE = "None: no cell left a process running or a file outside its work directory."
+
+
+def environment(p: Provenance, results: Results) -> list[tuple[str, str]]:
+    """The provenance of a section as (label, value) pairs."""
+    return [
+        ("machine", p.machine),
+        ("OS", p.os),
+        ("CPU", p.cpu),
+        ("Python", p.python),
+        ("suite", p.suite_id),
+        ("grid, seed", f"{p.grid}, seed {p.seed}"),
+        ("suite started", p.date),
+        ("commit", p.commit),
+        ("results made by", p.results_command),
+        ("this page made by", p.report_command),
+        ("page made", p.generated),
+        ("trackbench", f"{p.trackbench} (results schema {S.SCHEMA_VERSION})"),
+        ("database", results.url),
+    ]
+
+
+def _other_suites(results: Results, parts: Sequence[SectionReport]) -> list[str]:
+    shown = {p.section.suite_id for p in parts}
+    lines = []
+    for sid in results.suite_ids():
+        if sid in shown:
+            continue
+        runs = results.runs_of(sid)
+        where = ", ".join(sorted({r.machine for r in runs})) or "unknown machine"
+        when = runs[0].date if runs else "unknown date"
+        lines.append(f"{sid} on {where}, {when}")
+    return lines
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em;
+       color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.failed td { background: #fff3f3; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.85em; color: #555; }
+.noise { color: #777; }
+"""
+
+NUMERIC = {"ok / cells", "median s", "IQR s", "vs fastest", f"vs {S.REFERENCE_FRAMEWORK}"}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _e_code(text: str) -> str:
+    """Escaped text with `code spans` as <code> (the How-to-read lines are shared with MD)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
+
+
+def _html_table(
+    head: Sequence[str], body: Sequence[Sequence[str]], failed: Sequence[bool] = ()
+) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
+    for i, cells in enumerate(body):
+        cls = ' class="failed"' if i < len(failed) and failed[i] else ""
+        tds = []
+        for h, c in zip(head, cells, strict=True):
+            attr = ' class="num"' if h in NUMERIC else ""
+            text = _e(c)
+            if c.startswith("~"):
+                text = f'<span class="noise" title="within the noise">{text}</span>'
+            tds.append(f"<td{attr}>{text}</td>")
+        out.append(f"<tr{cls}>" + "".join(tds) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _figure(image: Image, out: Path) -> str:
+    png = image.png.relative_to(out).as_posix()
+    svg = image.svg.relative_to(out).as_posix()
+    return (
+        f'<figure><img src="{_e(png)}" alt="{_e(image.title)}">'
+        f'<figcaption>{_e(image.title)} (<a href="{_e(svg)}">SVG</a>, '
+        f'<a href="{_e(png)}">PNG</a>)</figcaption></figure>'
+    )
+
+
+def to_html(
+    results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
+) -> str:
+    """The report as one self-contained HTML page (images by relative path)."""
+    h = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>trackbench report, {_e(generated)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>trackbench report</h1>",
+        f"<p>Made {_e(generated)} from <code>{_e(results.url)}</code> by "
+        f"<code>{_e(report_command)}</code>.</p>",
+        "<h2>How to read it</h2><ul>",
+        *(f"<li>{_e_code(line)}</li>" for line in HOW_TO_READ),
+        "</ul>",
+    ]
+    if len(parts) > 1:
+        h.append("<p>Sections (never pooled):</p><ul>")
+        h.extend(
+            f'<li><a href="#{_e(p.section.slug)}">{_e(p.section.title)}</a></li>' for p in parts
+        )
+        h.append("</ul>")
+    for part in parts:
+        sec, prov = part.section, part.prov
+        h.append(f'<h2 id="{_e(sec.slug)}">{_e(sec.title)}</h2>')
+        h.append(_html_table(["", "value"], [list(kv) for kv in environment(prov, results)]))
+        h.append("<h3>Framework versions</h3>")
+        h.append(_html_table(["framework", "version"], [list(kv) for kv in prov.versions.items()]))
+        for scenario in sec.scenarios():
+            rows = part.rows[scenario]
+            h.append(f"<h3>{_e(scenario)}</h3>")
+            h.append(
+                _html_table(
+                    TABLE_HEAD, [table_cells(r) for r in rows], [r.n_ok < r.n for r in rows]
+                )
+            )
+            h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
+        h.append("<h3>Fidelity and outcomes</h3>")
+        h.extend(_figure(im, out) for im in part.images if im.kind == "fidelity")
+        if part.notes:
+            h.append("<p>Results that ran but whose data is not known to be exact:</p>")
+            h.append(_html_table(NOTE_HEAD, [note_cells(n) for n in part.notes]))
+        h.append("<h3>Failures, skips and their reasons</h3>")
+        if part.failures:
+            h.append(_html_table(FAILURE_HEAD, [failure_cells(f) for f in part.failures]))
+        else:
+            h.append("<p>None: every cell's outcome is ok and no data came back wrong.</p>")
+        h.append("<h3>Left behind</h3>")
+        if part.leftovers:
+            h.append(_html_table(LEFTOVER_HEAD, [leftover_cells(x) for x in part.leftovers]))
+        else:
+            h.append(f"<p>{_e(LEFTOVERS_NONE)}</p>")
+    others = _other_suites(results, parts)
+    if others:
+        h.append("<h2>Other suites in this database</h2>")
+        h.append("<p>Not shown here; pass <code>--suite ID</code> to report them.</p><ul>")
+        h.extend(f"<li>{_e(line)}</li>" for line in others)
+        h.append("</ul>")
+    h.append("</body></html>")
+    return "\n".join(h) + "\n"
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def _md(text: object) -> str:
+    # `~` escaped: GitHub reads a lone tilde pair in a row as strikethrough
+    escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("~", "\\~")
+    return escaped.replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_md(h) for h in head) + " |"]
+    lines.append("|" + "|".join("---:" if h in NUMERIC else "---" for h in head) + "|")
+    lines.extend("| " + " | ".join(_md(c) for c in cells) + " |" for cells in body)
+    return [*lines, ""]
+
+
+def _md_figure(image: Image, out: Path) -> str:
+    png = image.png.relative_to(out).as_posix()
+    svg = image.svg.relative_to(out).as_posix()
+    return f"![{_md(image.title)}]({png})  \n[SVG]({svg})\n"
+
+
+def to_markdown(
+    results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
+) -> str:
+    """The report as a Markdown page (GitHub-flavoured tables)."""
+    m = [
+        "# trackbench report",
+        "",
+        f"Made {generated} from {_code(results.url)} by {_code(report_command)}.",
+        "",
+        "## How to read it",
+        "",
+        *(f"- {line}" for line in HOW_TO_READ),
+        "",
+    ]
+    for part in parts:
+        sec, prov = part.section, part.prov
+        m += [f"## {sec.title}", ""]
+        m += _md_table(["", "value"], [list(kv) for kv in environment(prov, results)])
+        m += ["### Framework versions", ""]
+        m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])
+        for scenario in sec.scenarios():
+            m += [f"### {scenario}", ""]
+            m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]])
+            m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
+        m += ["### Fidelity and outcomes", ""]
+        m += [_md_figure(im, out) for im in part.images if im.kind == "fidelity"]
+        if part.notes:
+            m += ["Results that ran but whose data is not known to be exact:", ""]
+            m += _md_table(NOTE_HEAD, [note_cells(n) for n in part.notes])
+        m += ["### Failures, skips and their reasons", ""]
+        if part.failures:
+            m += _md_table(FAILURE_HEAD, [failure_cells(f) for f in part.failures])
+        else:
+            m += ["None: every cell's outcome is ok and no data came back wrong.", ""]
+        m += ["### Left behind", ""]
+        if part.leftovers:
+            m += _md_table(LEFTOVER_HEAD, [leftover_cells(x) for x in part.leftovers])
+        else:
+            m += [LEFTOVERS_NONE, ""]
+    others = _other_suites(results, parts)
+    if others:
+        m += ["## Other suites in this database", "", "Not shown here; pass `--suite ID`.", ""]
+        m += [f"- {line}" for line in others] + [""]
+    return "\n".join(m)

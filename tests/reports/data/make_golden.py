@@ -1,0 +1,202 @@
+"""Write golden.db beside this file: a small, synthetic results database for the report tests.
+
+    python tests/reports/data/make_golden.py
+
+Written with the real reference tracker in the results schema (reports/schema.py). The
+numbers are made up so that medians and ratios are easy to compute by hand (the tests do):
+
+- three suites: `alpha-1` and then `alpha-2` on machine `alpha`, `beta-1` on machine `beta`;
+- three frameworks: tracker, mltraq, mlflow;
+- scenarios: `startup` (no parameters, 3 repetitions) everywhere, and `high_frequency`
+  (scaling parameter `n_values` = 100, 1000, 10000; 6 repetitions) in `alpha-2` only;
+- in `alpha-2`: one mlflow startup cell crashed, mltraq is unsupported at n_values=10000,
+  and mlflow's high-frequency data came back lossy;
+- in `alpha-2`, mlflow's first startup cell left a process running and two files outside
+  its work directory;
+- `beta-1` has tracker and mltraq within the noise of each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))  # the project root, when run as a script
+
+import tracker  # noqa: E402
+from reports import schema as S  # noqa: E402
+
+MS = 1_000_000  # nanoseconds
+MB = 1_000_000
+VERSIONS = {"tracker": "0.1.0", "mltraq": "0.1.165", "mlflow": "3.17.2"}
+RSS = {"tracker": 30 * MB, "mltraq": 150 * MB, "mlflow": 250 * MB}
+DISK = {"tracker": 40_000, "mltraq": 120_000, "mlflow": 900_000}
+CRASH_REASON = "exit code 1: sqlite3.OperationalError: database is locked"
+UNSUPPORTED_REASON = (
+    "mltraq keeps every value in memory until persist(); 10^4 values exceed the cap"
+)
+
+LEFT_BEHIND = ("alpha-2", "mlflow", "startup", 0)
+OUTSIDE = ["~/.config/mlflow/telemetry.json", "~/.cache/mlflow/x.lock"]
+
+SUITES: list[dict[str, Any]] = [
+    {
+        "suite_id": "alpha-1",
+        "machine": "alpha",
+        "commit": "1111111",
+        "dirty": False,
+        "seed": 7,
+        "command": "trackbench run --grid quick --scenarios startup --repeat 3",
+    },
+    {
+        "suite_id": "alpha-2",
+        "machine": "alpha",
+        "commit": "abc1234",
+        "dirty": True,
+        "seed": 8,
+        "command": "trackbench run --grid quick --scenarios startup high_frequency",
+    },
+    {
+        "suite_id": "beta-1",
+        "machine": "beta",
+        "commit": "abc1234",
+        "dirty": False,
+        "seed": 9,
+        "command": "trackbench run --grid quick --scenarios startup --repeat 3",
+    },
+]
+
+# suite -> scenario -> framework -> config params -> wall times in ms per repetition;
+# a string instead of a number is an outcome other than ok.
+WALL_MS: dict[str, dict[str, dict[str, list[tuple[dict[str, Any], list[Any]]]]]] = {
+    "alpha-1": {
+        "startup": {
+            "tracker": [({}, [40, 41, 42])],
+            "mltraq": [({}, [1120, 1140, 1160])],
+            "mlflow": [({}, [6000, 6100, 6200])],
+        }
+    },
+    "alpha-2": {
+        "startup": {
+            "tracker": [({}, [50, 48, 53])],
+            "mltraq": [({}, [1100, 1150, 1130])],
+            "mlflow": [({}, [4800, S.CRASH, 4900])],
+        },
+        "high_frequency": {
+            "tracker": [
+                ({"n_values": 100}, [40, 42, 41, 43, 44, 45]),
+                ({"n_values": 1000}, [45, 46, 47, 48, 49, 50]),
+                ({"n_values": 10000}, [60, 61, 62, 63, 64, 65]),
+            ],
+            "mltraq": [
+                ({"n_values": 100}, [1000, 1010, 1020, 1030, 1040, 1050]),
+                ({"n_values": 1000}, [1100, 1110, 1120, 1130, 1140, 1150]),
+                ({"n_values": 10000}, [S.UNSUPPORTED] * 6),
+            ],
+            "mlflow": [
+                ({"n_values": 100}, [5000, 5100, 5200, 5300, 5400, 5500]),
+                ({"n_values": 1000}, [9500, 9600, 9700, 9800, 9900, 10000]),
+                ({"n_values": 10000}, [64000, 64500, 65000, 65500, 66000, 66500]),
+            ],
+        },
+    },
+    "beta-1": {
+        "startup": {
+            "tracker": [({}, [60, 61, 75])],
+            "mltraq": [({}, [72, 80, 90])],
+            "mlflow": [({}, [5000, 5100, 5200])],
+        }
+    },
+}
+
+# Shares of a cell's wall time per phase; the remaining 10% is the process's own start and exit.
+PHASE_SHARES = {
+    S.IMPORT_NS: 0.30,
+    S.SERVICE_START_NS: 0.0,
+    S.INIT_NS: 0.10,
+    S.START_RUN_NS: 0.05,
+    S.LOG_NS: 0.30,
+    S.END_RUN_NS: 0.05,
+    S.FINISH_NS: 0.10,
+}
+
+
+def cell_fields(framework: str, scenario: str, wall: Any) -> dict[str, Any]:
+    """The fields of one cell: measurements for ok, an outcome and reason otherwise."""
+    if isinstance(wall, str):
+        reason = CRASH_REASON if wall == S.CRASH else UNSUPPORTED_REASON
+        fields: dict[str, Any] = {S.OUTCOME: wall, S.FIDELITY: S.NOT_CHECKED, S.REASON: reason}
+        if wall == S.CRASH:  # a crash still has a wall time; reports must not use it
+            fields[S.WALL_NS] = 999_999 * MS
+        return fields
+    lossy = framework == "mlflow" and scenario == "high_frequency"
+    fields = {
+        S.OUTCOME: S.OK,
+        S.FIDELITY: S.LOSSY if lossy else S.EXACT,
+        S.REASON: "metric steps stored as float32 (synthetic)" if lossy else "",
+        S.WALL_NS: wall * MS,
+        S.CPU_NS: int(wall * MS * 0.9),
+        S.PEAK_RSS_BYTES: RSS[framework],
+        S.DISK_BYTES: DISK[framework],
+        S.LEFTOVER_PROCESSES: 0,
+        S.OUTSIDE_FILES: 0,
+    }
+    for phase, share in PHASE_SHARES.items():
+        fields[phase] = int(wall * MS * share)
+    return fields
+
+
+def main(path: Path = HERE / "golden.db") -> None:
+    """Write golden.db (replacing it)."""
+    for leftover in (path, path.with_name("golden.db-wal"), path.with_name("golden.db-shm")):
+        leftover.unlink(missing_ok=True)
+    db = tracker.connect(f"sqlite:///{path}")
+    suites = db.experiment(S.SUITES_EXPERIMENT)
+    for suite in SUITES:
+        sid = suite["suite_id"]
+        params = {
+            S.SCHEMA_VERSION_PARAM: S.SCHEMA_VERSION,
+            S.SUITE_ID: sid,
+            S.MACHINE: suite["machine"],
+            S.OS: "Linux-6.1.0-x86_64-with-glibc2.36",
+            S.CPU: f"2 x Synthetic CPU @ 2.0GHz ({suite['machine']})",
+            S.PYTHON: "3.11.7",
+            S.COMMIT: suite["commit"],
+            S.DIRTY: suite["dirty"],
+            S.COMMAND: suite["command"],
+            S.SEED: suite["seed"],
+            S.GRID: "quick",
+        }
+        with suites.run(name=sid, params=params):
+            pass
+        for scenario, frameworks in WALL_MS[sid].items():
+            experiment = db.experiment(scenario)
+            for framework, configs in frameworks.items():
+                for config, walls in configs:
+                    for repetition, wall in enumerate(walls):
+                        cell_params = {
+                            S.SCHEMA_VERSION_PARAM: S.SCHEMA_VERSION,
+                            S.SUITE_ID: sid,
+                            S.FRAMEWORK: framework,
+                            S.FRAMEWORK_VERSION: VERSIONS[framework],
+                            **config,
+                            S.REPETITION: repetition,
+                        }
+                        label = "-".join(f"{k}{v}" for k, v in config.items())
+                        name = f"{sid}/{framework}/{scenario}{label and '/' + label}/{repetition}"
+                        with experiment.run(name=name, params=cell_params) as run:
+                            for key, value in cell_fields(framework, scenario, wall).items():
+                                run[key] = value
+                            if (sid, framework, scenario, repetition) == LEFT_BEHIND:
+                                run[S.LEFTOVER_PROCESSES] = 1
+                                run[S.OUTSIDE_FILES] = 2
+                                run[S.OUTSIDE_PATHS] = json.dumps(OUTSIDE)
+    db.close()
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
