@@ -61,4 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so `python -m scenarios.cli` catches the same
+    # UsageError class the subcommand modules raise (not a copy defined in __main__).
+    from scenarios.cli import main as imported_main
+
+    sys.exit(imported_main())
