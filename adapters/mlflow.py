@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -13,7 +14,8 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
-    EXACT,
+    LARGE_ARRAYS,
+    LOSSY,
     MANY_RUNS,
     READ_BACK,
     STEPS,
@@ -22,11 +24,14 @@ from adapters.base import (
     Service,
 )
 
+
 class MlflowAdapter(Adapter):
     """MLflow's client writing straight into a SQLite file; artifacts in the work directory."""
 
     name = "mlflow"
-    requirements = ("mlflow==3.17.2",)  # 3.18.0 is on PyPI but its mlflow-skinny==3.18.0 is not
+    # 3.18.0 is on PyPI, but the mlflow-skinny==3.18.0 it pins is not: 3.17.2 is the newest
+    # that installs.
+    requirements: ClassVar[tuple[str, ...]] = ("mlflow==3.17.2",)
     env: ClassVar[dict[str, str]] = {
         # Telemetry is on by default: it phones home and writes an installation id under
         # ~/.config/mlflow. DO_NOT_TRACK is honoured too, but only as the value "true".
@@ -38,11 +43,31 @@ class MlflowAdapter(Adapter):
         # INFO lines on stderr (the migrations of a new store) are console output, not tracking.
         "MLFLOW_LOGGING_LEVEL": "WARNING",
     }
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
-    fidelity = EXACT
-    fidelity_note = "metrics are DOUBLE columns in SQLite; arrays are NPY artifact files"
-    array_mechanism = "numpy.save to an NPY file, then log_artifact (copied into the artifact store)"
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    fidelity = LOSSY
+    fidelity_note = (
+        "params are stored as strings (str(value)); metrics: +/-inf is stored as +/-max float64 "
+        "(its SQL store cannot hold infinities) and -0.0 reads back as 0.0 (SQLite); other "
+        "float64 values, NaN included, and NPY artifacts are exact"
+    )
+    array_mechanism = (
+        "numpy.save to an NPY file, then log_artifact (copied into the artifact store)"
+    )
     leaves_behind = "nothing: SQLite file and artifacts in the work directory, no process"
+
+    def expect_scalar(self, value: float) -> Any:
+        """+/-inf comes back as +/-max float64 (MLflow's SQL store), -0.0 as 0.0 (SQLite)."""
+        if math.isinf(value):
+            return math.copysign(sys.float_info.max, value)
+        if value == 0.0:
+            # SQLite writes a REAL with no fractional part as an integer: the sign of zero
+            # does not survive.
+            return 0.0
+        return value
+
+    def expect_param(self, value: Any) -> Any:
+        """MLflow params are strings."""
+        return str(value)
 
     def load(self) -> None:
         """Import MLflow and the entity classes the client's batch call takes."""
@@ -59,7 +84,10 @@ class MlflowAdapter(Adapter):
 
     def artifact_location(self, experiment: str) -> str | None:
         """The artifact root of a new experiment (None: the server's default)."""
-        return (self.workdir / "artifacts" / experiment).as_uri()
+        from urllib.parse import quote
+
+        # one folder per experiment, whatever characters its name holds
+        return (self.workdir / "artifacts" / quote(experiment, safe="")).as_uri()
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Create the client; a new SQLite store runs MLflow's migrations here (seconds)."""
@@ -179,7 +207,6 @@ class MlflowServerAdapter(MlflowAdapter):
         # The client prints a link to the run in the server's UI at every run's end.
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     }
-    fidelity_note = "metrics are DOUBLE columns in SQLite; arrays are NPY artifacts sent over HTTP"
     array_mechanism = (
         "numpy.save to an NPY file, then log_artifact (uploaded to the server's artifact proxy)"
     )

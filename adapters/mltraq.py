@@ -9,32 +9,36 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     EXACT,
+    LARGE_ARRAYS,
     MANY_RUNS,
     READ_BACK,
     STEPS,
     Adapter,
     RunData,
     Service,
+    Unsupported,
 )
 
 # Fields every run carries besides its metric series and arrays.
 PARAMS_FIELD = "params"
 RUN_NAME_FIELD = "run_name"
+# Bytes a serialized array field adds to the array's own (NPY header, DataPak framing), with
+# room to spare.
+BLOB_OVERHEAD = 64 * 1024
 
 
 class MltraqAdapter(Adapter):
     """MLtraq on an embedded SQLite file; series as list fields, arrays as native fields."""
 
     name = "mltraq"
-    requirements = ("mltraq==0.1.165",)
-    env: ClassVar[dict[str, str]] = {
-        # MLtraq sends nothing anywhere; this keeps libraries it imports (tqdm, joblib) from
-        # ever reporting usage, as for every framework here.
-        "DO_NOT_TRACK": "true",
-    }
+    requirements: ClassVar[tuple[str, ...]] = ("mltraq==0.1.165",)
+    # None needed: MLtraq has no telemetry, no background threads unless asked (sysmon and
+    # datastream are off by default), and writes only to the database URL it is given (its
+    # DataStore and ArchiveStore folders, ./mltraq.datastore, are used only when asked for).
+    env: ClassVar[dict[str, str]] = {}
     # No concurrency: runs live in the writer's memory and persist() replaces the whole
     # experiment table, so two processes cannot add runs to one experiment.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
     fidelity = EXACT
     fidelity_note = (
         "series are pickled Python lists of (step, float) pairs, arrays are NPY bytes in a BLOB"
@@ -49,10 +53,16 @@ class MltraqAdapter(Adapter):
         self.lib = mltraq
 
     def open(self, workdir: Path, service: Service | None) -> None:
-        """Open a session on `workdir/mltraq.db`; nothing is written before persist()."""
+        """Open a session on `workdir/mltraq.db` (empty tables; runs reach it at persist())."""
+        import sqlite3
+        from contextlib import closing
+
         # A progress bar on stderr while persisting is console output, not tracking work.
         self.lib.options().set("tqdm.disable", True)
         self.url = f"sqlite:///{workdir / 'mltraq.db'}"
+        # SQLITE_LIMIT_LENGTH: the largest BLOB this build of SQLite stores (10^9 by default).
+        with closing(sqlite3.connect(":memory:")) as probe:
+            self.max_blob = probe.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         self.session = self.lib.create_session(self.url)
         self.experiments: dict[str, Any] = {}
         self._run_ctx: AbstractContextManager[Any] | None = None
@@ -83,6 +93,13 @@ class MltraqAdapter(Adapter):
         """Store the array as a run field; MLtraq serializes ndarrays natively (NPY)."""
         if name in self.run.fields:
             raise ValueError(f"array name {name!r} clashes with a run field")
+        if array.nbytes + BLOB_OVERHEAD > self.max_blob:
+            # The whole field becomes one BLOB at persist(): refused there by SQLite, after
+            # the run, so say so here.
+            raise Unsupported(
+                f"MLtraq stores an array as one BLOB; this SQLite takes at most "
+                f"{self.max_blob} bytes, the array has {array.nbytes}"
+            )
         self.run.fields[name] = array
 
     def end_run(self) -> None:
@@ -116,7 +133,8 @@ class MltraqAdapter(Adapter):
                     if isinstance(value, np.ndarray):
                         arrays[key] = value
                     elif isinstance(value, list):
-                        metrics[key] = sorted((int(s), float(v)) for s, v in value)
+                        points = [(int(s), float(v)) for s, v in value]
+                        metrics[key] = sorted(points, key=lambda point: point[0])
                 out.append(RunData(str(exp_name), run_name, params, metrics, arrays))
         session.db.engine.dispose()
         return out
