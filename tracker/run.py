@@ -83,19 +83,24 @@ class Run:
             step = self._step
         elif type(step) is not int:
             step = _check_step(step)
-        self._step = step + 1
         if type(values) is not dict and not isinstance(values, Mapping):
             raise TrackerError(f"log() takes a dict of name -> number, got {type(values)}")
         rows = self._rows
         run_id = self.id
         known = self._names
-        for name, value in values.items():
-            if name not in known:
-                known.add(check_name(name, "metric"))
-            if type(value) is float and value == value and value != 0.0:  # the common case
-                rows.append((run_id, name, step, value, None))
-            else:
-                rows.append((run_id, name, step, *V.metric_columns(name, value)))
+        logged = len(rows)
+        try:
+            for name, value in values.items():
+                if name not in known:
+                    known.add(check_name(name, "metric"))
+                if type(value) is float and value == value and value != 0.0:  # the common case
+                    rows.append((run_id, name, step, value, None))
+                else:
+                    rows.append((run_id, name, step, *V.metric_columns(name, value)))
+        except BaseException:
+            del rows[logged:]  # a call with one bad value logs nothing
+            raise
+        self._step = step + 1
         if len(rows) >= self.db.flush_every_rows or time.monotonic() >= self._flush_due:
             self.flush()
 

@@ -69,11 +69,13 @@ def test_closed_runs_refuse_writes(db: tracker.Database) -> None:
 def test_bad_metric_values_are_refused_with_the_fix(db: tracker.Database) -> None:
     with db.experiment("e").run() as run:
         with pytest.raises(tracker.TrackerError, match=r"store other values as fields"):
-            run.log({"x": "text"})
+            run.log({"ok": 1.0, "x": "text"}, step=0)
         with pytest.raises(tracker.TrackerError, match="no exact float64"):
             run.log({"x": 2**63 - 1})
         with pytest.raises(tracker.TrackerError, match="step must be an integer"):
             run.log({"x": 1.0}, step=1.5)  # type: ignore[arg-type]
+        run.log({"ok": 2.0})
+    assert db.get_run(run.id).metrics() == {"ok": [(0, 2.0)]}  # nothing of the failed calls
 
 
 def test_links_to_missing_runs_are_refused(db: tracker.Database) -> None:
