@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
-    EXACT,
+    DROPPED,
+    LOSSY,
     MANY_RUNS,
     READ_BACK,
     STEPS,
@@ -41,18 +43,29 @@ class NeptuneAdapter(Adapter):
         "DO_NOT_TRACK": "true",
     }
     supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
-    fidelity = EXACT
+    fidelity = LOSSY
     fidelity_note = (
-        "float series are JSON numbers in the offline operation log, which round-trip float64 "
-        "exactly; NaN and +-Inf are dropped by the client with a warning"
+        "NaN and +-inf are not stored (the client skips them with a NeptuneUnsupportedValue "
+        "warning); every other float64 is exact (JSON numbers in the offline operation log), "
+        "as are params and NPY arrays"
     )
     array_mechanism = "NPY bytes uploaded as a File (File.from_content, extension npy)"
     leaves_behind = "nothing found outside the work directory; no processes"
 
+    def expect_scalar(self, value: float) -> Any:
+        """A non-finite value is not stored at all; every other value exactly."""
+        return value if math.isfinite(value) else DROPPED
+
     def load(self) -> None:
         """Import the neptune client."""
+        import logging
+
         import neptune
         from neptune.types import File
+
+        # Its info lines ("Neptune initialized", "Shutting down background jobs") go to stdout
+        # through its own non-propagating logger; warnings and errors still show.
+        logging.getLogger("neptune").setLevel(logging.WARNING)
 
         self._neptune = neptune
         self._file = File
@@ -144,7 +157,7 @@ class NeptuneAdapter(Adapter):
                             file = data_path / "upload_path" / op.tmp_file_name
                             arrays[path] = np.load(file, allow_pickle=False)
                 finally:
-                    queue._reader.close()  # read only: no ack, no cleanup of the log files
+                    queue.close()  # read only: nothing acknowledged, no log file removed
                 runs.append(_run_data(fields, series, arrays))
         return runs
 

@@ -1,0 +1,141 @@
+"""Aim: a local repository (RocksDB) in the work directory, reindexed before it is read back."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from adapters.base import (
+    ARRAYS,
+    EXACT,
+    MANY_RUNS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Service,
+)
+
+
+class AimAdapter(Adapter):
+    """Aim's Run API on a local repository; system metrics, parameters and terminal capture off."""
+
+    name = "aim"
+    requirements = ("aim==3.29.1",)
+    env: ClassVar[dict[str, str]] = {
+        # Aim itself needs nothing here: the repository path is passed explicitly (the default
+        # is ./.aim) and 3.29 has no telemetry setting (its UI reports telemetry off). Set for
+        # any dependency that honours it, and only as the value "true".
+        "DO_NOT_TRACK": "true",
+    }
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    fidelity = EXACT
+    fidelity_note = "metrics are float64 in Aim's RocksDB store; arrays are NPY artifact files"
+    array_mechanism = "numpy.save to an NPY file, then run.log_artifact (copied to a file:// URI)"
+    leaves_behind = "nothing found outside the work directory; no processes after close()"
+
+    def load(self) -> None:
+        """Import aim."""
+        import aim
+
+        self._aim = aim
+        self._run: Any = None
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Create the repository (`aim init` does the same) in the work directory."""
+        from aim.sdk.repo import Repo
+
+        self._workdir = Path(workdir)
+        self._repo_dir = self._workdir / "aim"
+        self._repo_dir.mkdir(exist_ok=True)
+        self._artifacts = (self._workdir / "aim-artifacts").as_uri()
+        self._scratch = self._workdir / "scratch"
+        # Created here so that its cost is `init`, not the first run's start.
+        Repo.from_path(str(self._repo_dir), init=True)
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """A run with system tracking, system params and terminal log capture off."""
+        self._run = run = self._aim.Run(
+            repo=str(self._repo_dir),
+            experiment=experiment,
+            system_tracking_interval=None,
+            log_system_params=False,
+            capture_terminal_logs=False,
+        )
+        run.name = run_name
+        run.set_artifacts_uri(self._artifacts)
+        if params:
+            run["hparams"] = params
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """All of one step's values in one track() call."""
+        self._run.track(values, step=step)
+
+    def log_array(self, name: str, array: Any) -> None:
+        """Save as NPY and log it as an artifact: Aim has no array type (Distribution bins it)."""
+        import numpy as np
+
+        self._scratch.mkdir(exist_ok=True)
+        path = self._scratch / f"{name}.npy"
+        np.save(path, array, allow_pickle=False)
+        try:
+            self._run.log_artifact(os.fspath(path), name=f"{name}.npy", block=True)
+        finally:
+            path.unlink()
+
+    def end_run(self) -> None:
+        """Close the run: finalizes it and releases its RocksDB handles."""
+        self._run.close()
+        self._run = None
+
+    def finish(self) -> None:
+        """Nothing is buffered once runs are closed; remove the scratch folder."""
+        if self._scratch.exists():
+            self._scratch.rmdir()
+
+    def read_back(self) -> list[RunData]:
+        """Reindex the repository with Aim's CLI, then read runs, metrics and artifacts."""
+        import subprocess  # read back only: kept off the worker's start-up
+        import tempfile
+
+        import numpy as np
+        from aim.sdk.repo import Repo
+
+        # Closed runs are not listed until the index is rebuilt (Aim's documented fix:
+        # `aim storage reindex`), run in a new process as a user would.
+        aim_cli = Path(sys.executable).parent / "aim"
+        subprocess.run(
+            [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex", "-y"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        repo = Repo.from_path(str(self._repo_dir))
+        out = []
+        try:
+            runs = sorted(repo.iter_runs(), key=lambda run: run.created_at)
+            for run in runs:
+                metrics = {}
+                for metric in run.metrics():
+                    # sorted by step; the values as Aim stored them (Python floats)
+                    steps, (values,) = metric.data.view("val").items_list()
+                    metrics[metric.name] = [
+                        (int(s), float(v)) for s, v in zip(steps, values, strict=True)
+                    ]
+                arrays = {}
+                with tempfile.TemporaryDirectory(dir=self._workdir) as dst:
+                    for artifact_name, artifact in run.artifacts.items():
+                        if artifact_name.endswith(".npy"):
+                            local = artifact.download(dst)
+                            arrays[artifact_name[: -len(".npy")]] = np.load(
+                                local, allow_pickle=False
+                            )
+                params = run.get("hparams", {}) or {}
+                out.append(
+                    RunData(run.experiment or "", run.name or "", dict(params), metrics, arrays)
+                )
+        finally:
+            repo.close()
+        return out

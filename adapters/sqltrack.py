@@ -1,0 +1,173 @@
+"""SQLTrack: a throwaway PostgreSQL cluster in the work directory, metrics as columns."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from adapters.base import (
+    EXACT,
+    MANY_RUNS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Service,
+    Unsupported,
+)
+
+# The project's own server launcher (stdlib only), run as a script by the venv's Python.
+_POSTGRES = Path(__file__).resolve().parent.parent / "scenarios" / "postgres.py"
+# sqltrack puts metric names into SQL text unquoted, so only plain lower-case identifiers work;
+# the metrics table's own columns are taken.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_TAKEN = frozenset({"run_id", "step", "progress"})
+
+
+class SqltrackAdapter(Adapter):
+    """SQLTrack's Experiment/Run API on PostgreSQL (the only database it supports)."""
+
+    name = "sqltrack"
+    requirements = ("sqltrack==0.1.4",)  # brings psycopg[binary] 3 (libpq in the wheel)
+    env: ClassVar[dict[str, str]] = {
+        # Client() reads ./sqltrack.conf unless told otherwise; a user's file must not redirect
+        # the client to another server. This path is never created.
+        "SQLTRACK_CONFIG_PATH": "{workdir}/sqltrack.conf",
+        # Some libraries only honour this value to switch off usage statistics.
+        "DO_NOT_TRACK": "true",
+    }
+    supports = frozenset({STEPS, MANY_RUNS, READ_BACK})
+    fidelity = EXACT
+    fidelity_note = (
+        "metrics are DOUBLE PRECISION columns (NaN, +-inf and -0.0 included); params are the "
+        "run's JSONB args; no array support"
+    )
+    array_mechanism = "none: SQLTrack stores metrics as columns and has no blob or artifact API"
+    leaves_behind = (
+        "no process, and cluster, socket and files all in the work directory; but a server "
+        "stopped with SIGKILL cannot free its shared memory: one 56-byte System V segment and "
+        "~1-3 MB of /dev/shm/PostgreSQL.* files per cell (none with a SIGINT/SIGTERM stop)"
+    )
+
+    def load(self) -> None:
+        """Import sqltrack (and psycopg with it)."""
+        import sqltrack
+        from sqltrack.commands.setup import setup
+
+        self._sqltrack = sqltrack
+        self._setup = setup
+
+    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
+        """A throwaway cluster in the work directory, served as `postgres` on 127.0.0.1:port."""
+        # The server runs as the unprivileged `postgres` user, which must be able to reach its
+        # data directory inside the work directory (temporary directories are 0700).
+        workdir = Path(workdir).resolve()
+        if os.geteuid() == 0:
+            workdir.chmod(0o711)  # traverse only: the server's own folder is handed over below
+            for folder in workdir.parents:
+                if not folder.stat().st_mode & 0o001:
+                    raise RuntimeError(
+                        f"the postgres user cannot reach the work directory: {folder} is not "
+                        "traversable by others (create cell directories with mode 0711)"
+                    )
+        self._pgdata = workdir / "pg" / "data"
+        # initdb on first start, then exec the server in the foreground (fsync off: a
+        # throwaway cluster; durability across power loss is not what is measured).
+        return [sys.executable, "-I", os.fspath(_POSTGRES), os.fspath(self._pgdata), str(port)]
+
+    def service_ready(self, service: Service) -> bool:
+        """Whether the server says it accepts connections (postmaster.pid's status line)."""
+        try:
+            lines = (self._pgdata / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Connect and create sqltrack's base schema (its `setup` command)."""
+        if service is None:
+            raise ValueError("sqltrack needs the PostgreSQL server the worker starts")
+        self._client = self._sqltrack.Client(
+            host="127.0.0.1", port=str(service.port), user="postgres", dbname="postgres"
+        )
+        self._columns: set[str] = set()
+        self._run: Any = None
+        self._connection: Any = None
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints one line per script
+            self._setup(self._client, [])
+
+    def _add_columns(self, names: list[str]) -> None:
+        """Add a DOUBLE PRECISION column per new metric name, as sqltrack's README says."""
+        for name in names:
+            if not _IDENTIFIER.fullmatch(name) or name in _TAKEN:
+                raise Unsupported(f"sqltrack cannot store metric {name!r}: names are SQL columns")
+        script = "ALTER TABLE metrics " + ", ".join(
+            f"ADD COLUMN IF NOT EXISTS {name} DOUBLE PRECISION" for name in names
+        )
+        with contextlib.redirect_stdout(io.StringIO()):
+            self._setup(self._client, [(f"trackbench_{'_'.join(names)}.sql", script)])
+        self._columns.update(names)
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """A new run (name in its comment: sqltrack runs have none) with params as its args."""
+        # One connection for the whole run: Client.connect() is reentrant and documented for
+        # this ("avoid connecting to the database multiple times over a short period").
+        self._connection = self._client.connect()
+        self._connection.__enter__()
+        exp = self._sqltrack.Experiment(self._client, name=experiment)
+        self._run = exp.get_run(comment=run_name)
+        self._run.start(args=params)
+        self._client.commit()
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """One metrics row per step, committed, as the README's loop does."""
+        new = [name for name in values if name not in self._columns]
+        if new:
+            self._add_columns(new)
+        self._run.add_metrics(step=step, **values)
+        # Each step is durable and visible, as in the README loop (which reconnects per call).
+        self._client.commit()
+
+    def end_run(self) -> None:
+        """Mark the run COMPLETED, commit and close its connection."""
+        self._run.stop()
+        self._run = None
+        connection, self._connection = self._connection, None
+        connection.__exit__(None, None, None)
+
+    def read_back(self) -> list[RunData]:
+        """Plain SQL on sqltrack's documented schema: runs, args and the metric columns."""
+        from psycopg import sql
+
+        out = []
+        with self._client.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'metrics' AND table_schema = current_schema() "
+                "ORDER BY ordinal_position"
+            )
+            names = [row[0] for row in cursor.fetchall() if row[0] not in _TAKEN]
+            cursor.execute(
+                "SELECT r.id, e.name, r.comment, r.args FROM runs r "
+                "JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id"
+            )
+            for run_id, experiment, comment, args in cursor.fetchall():
+                metrics = {}
+                for name in names:
+                    cursor.execute(
+                        sql.SQL(
+                            "SELECT step, {col} FROM metrics WHERE run_id = %s AND {col} IS NOT "
+                            "NULL ORDER BY step, progress"
+                        ).format(col=sql.Identifier(name)),
+                        (run_id,),
+                    )
+                    points = [(int(step), float(value)) for step, value in cursor.fetchall()]
+                    if points:
+                        metrics[name] = points
+                out.append(RunData(experiment, comment or "", dict(args or {}), metrics, {}))
+        return out
