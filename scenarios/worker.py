@@ -327,13 +327,22 @@ def _wait_ready(adapter: Adapter, proc: Any, service: Service, what: str, timeou
         time.sleep(0.005)
 
 
-def _stop_service(proc: Any) -> None:
+def _stop_service(proc: Any, grace: float = 10.0) -> None:
     import signal
+    import subprocess
 
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    # SIGTERM first: a server killed outright leaves shared memory behind (PostgreSQL's
+    # System V segments outlive it and pile up cell after cell); SIGKILL if it lingers.
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     proc.wait()
 
 

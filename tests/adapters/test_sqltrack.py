@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +12,17 @@ from adapter_isolation import Isolated, run_cell
 
 from adapters.base import ARRAYS, EXACT, Unsupported
 from adapters.sqltrack import SqltrackAdapter
-from scenarios import postgres
 
 pytestmark = pytest.mark.postgres
 
 
-def _segments_created_by(pid: int) -> list[str]:
-    """System V shared memory segments whose creator was process `pid` (ipcs -m -p)."""
-    out = subprocess.run(["ipcs", "-m", "-p"], capture_output=True, text=True, check=True)
-    return [
-        line.split()[0]
-        for line in out.stdout.splitlines()
-        if line[:1].isdigit() and len(line.split()) >= 3 and line.split()[2] == str(pid)
-    ]
+def _segments() -> set[str]:
+    """Ids of the System V shared memory segments that exist now (ipcs -m)."""
+    out = subprocess.run(["ipcs", "-m"], capture_output=True, text=True, check=True)
+    return {line.split()[1] for line in out.stdout.splitlines() if line.startswith("0x")}
+
+
+_BEFORE: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -34,30 +31,8 @@ def contract() -> Iterator[Isolated]:
     # Not under pytest's tmp_path (mode 0700): the postgres user must reach the work dir.
     with tempfile.TemporaryDirectory(prefix="trackbench-sqltrack-") as parent:
         Path(parent).chmod(0o711)
-        cell = run_cell("sqltrack", Path(parent))
-        yield cell
-        _clean_up_after_sigkill(cell.workdir / "pg" / "data")
-
-
-def _clean_up_after_sigkill(data_dir: Path) -> None:
-    """Start and stop the cluster once: a starting server frees what a killed one left."""
-    # PostgreSQL removes a crashed predecessor's System V segment and /dev/shm segments
-    # (found through postmaster.pid) when it starts; a fast shutdown then frees its own.
-    if not (data_dir / "postmaster.pid").exists():
-        return
-    pg_ctl = [
-        "runuser", "-u", "postgres", "--", str(postgres.bin_dir() / "pg_ctl"), "-D", str(data_dir)
-    ]  # fmt: skip
-    options = f"-c listen_addresses='' -c unix_socket_directories={data_dir}"
-    start = [*pg_ctl, "-l", str(data_dir / "cleanup.log"), "start", "-w", "-o", options]
-    deadline = time.monotonic() + 30
-    # The killed postmaster stays a zombie until init reaps it, and a live pid in
-    # postmaster.pid makes the new server refuse to start: retry until it is gone.
-    while subprocess.run(start, capture_output=True, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.2)
-    subprocess.run([*pg_ctl, "stop", "-m", "fast"], capture_output=True, check=False)
+        _BEFORE.update(_segments())
+        yield run_cell("sqltrack", Path(parent))
 
 
 def test_contract_is_exact(contract: Isolated) -> None:
@@ -75,15 +50,10 @@ def test_cluster_stays_in_the_work_directory(contract: Isolated) -> None:
     assert (contract.workdir / "pg" / "data" / "PG_VERSION").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker stops local servers with SIGKILL, so PostgreSQL cannot remove its "
-    "System V segment (nor its /dev/shm files); a SIGINT first would let it",
-)
-def test_no_shared_memory_left(contract: Isolated) -> None:
-    """Once the server is stopped, none of its shared memory is left behind."""
-    pid = int((contract.workdir / "pg" / "data" / "postmaster.pid").read_text().split()[0])
-    assert _segments_created_by(pid) == []
+def test_server_stops_cleanly_and_frees_its_shared_memory(contract: Isolated) -> None:
+    """The worker stops the server cleanly: no pid file, no shared memory left behind."""
+    assert not (contract.workdir / "pg" / "data" / "postmaster.pid").exists()
+    assert _segments() - _BEFORE == set()
 
 
 def test_arrays_are_unsupported() -> None:
