@@ -75,12 +75,13 @@ def run_cell(
     return Isolated(result, cell_dir, python)
 
 
-def run_in_env(python: Path, code: str, *args: str) -> str:
-    """Run `code` with an environment's interpreter (project importable); its stdout."""
+def run_in_env(python: Path, code: str, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run `code` with an environment's interpreter (project importable, `env` added to a
+    minimal environment); its stdout."""
     prelude = f"import sys; sys.path.append({os.fspath(envs.ROOT)!r})\n"
     proc = subprocess.run(
         [os.fspath(python), "-I", "-c", prelude + code, *args],
-        env={"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"},
+        env={"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,

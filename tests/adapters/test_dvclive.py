@@ -41,8 +41,8 @@ def test_plain_files_only_and_nothing_outside(contract: Isolated) -> None:
         f"{run}/dvclive/plots/metrics",
         f"{run}/dvclive/plots/metrics/loss.tsv",
     ]
-    assert contract.outside_files == []
-    assert contract.leftover_processes == []
+    assert contract.outside_paths == []
+    assert contract.result["leftover_processes"] == 0
 
 
 def test_dvc_yaml_does_not_grow_with_steps(contract: Isolated) -> None:

@@ -31,8 +31,8 @@ def test_ipython_and_matplotlib_stay_in_the_work_dir(contract: Isolated) -> None
     top = sorted(p.name for p in contract.workdir.iterdir())
     assert top == ["ipython", "matplotlib", "ploomber"]
     assert (contract.workdir / "ploomber" / "contract.db").is_file()
-    assert contract.outside_files == []
-    assert contract.leftover_processes == []
+    assert contract.outside_paths == []
+    assert contract.result["leftover_processes"] == 0
 
 
 def test_series_and_arrays_are_unsupported(tmp_path: Path) -> None:

@@ -37,8 +37,8 @@ def test_observer_files_only_and_nothing_outside(contract: Isolated) -> None:
         "sacred/1/run.json",
         "sacred/1/weights.npy",
     ]
-    assert contract.outside_files == []
-    assert contract.leftover_processes == []
+    assert contract.outside_paths == []
+    assert contract.result["leftover_processes"] == 0
 
 
 def test_no_capture_of_output_sources_or_hardware(contract: Isolated) -> None:

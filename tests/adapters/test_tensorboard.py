@@ -33,8 +33,8 @@ def test_event_files_only_and_quiet(contract: Isolated) -> None:
         for p in contract.workdir.rglob("events.out.tfevents.*")
     )
     assert files == ["tensorboard/contract/run-0", "tensorboard/contract/run-0/hparams"]
-    assert contract.outside_files == []
-    assert contract.leftover_processes == []
+    assert contract.outside_paths == []
+    assert contract.result["leftover_processes"] == 0
     assert "NaN or Inf" not in contract.stderr
 
 

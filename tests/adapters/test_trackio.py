@@ -33,8 +33,8 @@ def test_everything_under_trackio_dir(contract: Isolated) -> None:
     assert (trackio_dir / "contract.db").is_file()
     blobs = [p for p in (trackio_dir / "artifacts" / "contract").rglob("*") if p.is_file()]
     assert len(blobs) == 1  # the NPY file, content-addressed
-    assert contract.outside_files == []
-    assert contract.leftover_processes == []
+    assert contract.outside_paths == []
+    assert contract.result["leftover_processes"] == 0
 
 
 def test_runs_share_an_artifact_name_but_keep_their_arrays(tmp_path: Path) -> None:
