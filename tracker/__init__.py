@@ -10,10 +10,10 @@ Only the standard library is imported here; NumPy, pandas, PyArrow and SQLAlchem
 when a value or URL first needs them.
 """
 
+from tracker.allowlist import allow_pickle
 from tracker.database import Database, Experiment, connect
 from tracker.errors import TrackerError
 from tracker.run import Run
-from tracker.safepickle import allow_pickle
 
 __version__ = "0.1.0"
 __all__ = ["Database", "Experiment", "Run", "TrackerError", "allow_pickle", "connect"]

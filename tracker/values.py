@@ -11,19 +11,17 @@ the native column of their type; the rest are bytes in a documented format:
     arrow     Arrow table, IPC stream          pandas    DataFrame via Arrow, IPC stream
     pickle    any other value, loaded only through the allow-list (tracker.safepickle)
 
-NumPy, pandas and PyArrow are imported only when a value of theirs is stored or loaded.
+NumPy, pandas and PyArrow are imported only when a value of theirs is stored or loaded; so
+are json, datetime and pickle, to keep `import tracker` cheap.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import math
 import struct
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from tracker import safepickle
 from tracker.errors import TrackerError
 
 _F64 = struct.Struct("<d")
@@ -160,14 +158,19 @@ def encode(value: Any, what: str) -> Encoded:
         return Encoded("str", text=value)
     if kind is bytes:
         return Encoded("bytes", blob=value)
-    if kind is _dt.datetime and (value.tzinfo is None or type(value.tzinfo) is _dt.timezone):
-        return Encoded("datetime", text=value.isoformat())
-    if kind is _dt.date:
-        return Encoded("date", text=value.isoformat())
     if (kind is dict or kind is list) and _json_exact(value):
+        import json
+
         return Encoded("json", text=json.dumps(value, ensure_ascii=False, allow_nan=False))
     module = kind.__module__.partition(".")[0]
-    if module == "numpy":
+    if module == "datetime":
+        import datetime as dt
+
+        if kind is dt.datetime and (value.tzinfo is None or type(value.tzinfo) is dt.timezone):
+            return Encoded("datetime", text=value.isoformat())
+        if kind is dt.date:
+            return Encoded("date", text=value.isoformat())
+    elif module == "numpy":
         from tracker import arrays  # NumPy only when a NumPy value is stored
 
         encoded = arrays.encode(value)
@@ -181,6 +184,8 @@ def encode(value: Any, what: str) -> Encoded:
         from tracker import tables
 
         return tables.encode_table(value)
+    from tracker import safepickle
+
     return Encoded("pickle", blob=safepickle.dumps(value, what))
 
 
@@ -202,11 +207,13 @@ def decode(enc: Encoded, what: str) -> Any:
     if kind == "bigint":
         return int(enc.text)  # type: ignore[arg-type]
     if kind == "json":
+        import json
+
         return json.loads(enc.text)  # type: ignore[arg-type]
-    if kind == "datetime":
-        return _dt.datetime.fromisoformat(enc.text)  # type: ignore[arg-type]
-    if kind == "date":
-        return _dt.date.fromisoformat(enc.text)  # type: ignore[arg-type]
+    if kind in ("datetime", "date"):
+        import datetime as dt
+
+        return getattr(dt, kind).fromisoformat(enc.text)
     if kind in ("npy", "npscalar"):
         from tracker import arrays
 
@@ -216,6 +223,8 @@ def decode(enc: Encoded, what: str) -> Any:
 
         return tables.decode(enc.kind, enc.blob or b"")
     if kind == "pickle":
+        from tracker import safepickle
+
         return safepickle.loads(bytes(enc.blob or b""), what)
     raise TrackerError(
         f"{what} has kind {kind!r}, which this version of the tracker cannot read; upgrade it"

@@ -81,10 +81,10 @@ class Custom:
 def test_unknown_classes_need_allow_pickle(
     db: tracker.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tracker import safepickle
+    from tracker import allowlist
 
     # the allow-list is process-wide: give this test its own copy
-    monkeypatch.setattr(safepickle, "_ALLOWED", set(safepickle._ALLOWED))
+    monkeypatch.setattr(allowlist, "_ALLOWED", set(allowlist._ALLOWED))
     with db.experiment("custom").run() as run:
         with pytest.raises(tracker.TrackerError, match="allow_pickle"):
             run["c"] = Custom(1)
