@@ -1,0 +1,464 @@
+"""`trackbench run`, `list`, `profile` and `bench-harness`: suites, the menu, one cell looked into.
+
+Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a database
+that cannot be reached) is a one-line UsageError, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from scenarios.cli import UsageError
+
+
+def register(subparsers: Any) -> None:
+    """Add the `run`, `list`, `profile` and `bench-harness` subcommands."""
+    from scenarios import grids
+
+    run = subparsers.add_parser(
+        "run",
+        help="run a benchmark suite into the results database",
+        description="Run every cell (framework x scenario x parameters x repetition) of a "
+        "grid in a fresh worker process each, in shuffled order, one at a time, storing each "
+        "result as soon as it is measured.",
+    )
+    run.add_argument(
+        "--grid",
+        default="quick",
+        metavar="NAME",
+        help=f"one of {', '.join(grids.GRIDS)} (default quick)",
+    )
+    run.add_argument("--frameworks", nargs="+", metavar="NAME", help="default: all")
+    run.add_argument("--scenarios", nargs="+", metavar="NAME", help="default: the grid's")
+    run.add_argument("--repeat", type=int, metavar="N", help="repetitions (default: the grid's)")
+    run.add_argument(
+        "--db", default=None, metavar="URL", help="results database (default results/trackbench.db)"
+    )
+    run.add_argument(
+        "--resume", action="store_true", help="skip cells already stored for this suite"
+    )
+    run.add_argument("--suite", metavar="ID", help="the suite id (to resume or share a suite)")
+    run.add_argument(
+        "--shard", metavar="I/N", help="run only shard I of N (all repetitions together)"
+    )
+    run.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="SCENARIO.PARAM=V[,V]",
+        help="change a scenario parameter (repeatable)",
+    )
+    run.add_argument("--spec", metavar="FILE", help="a TOML file describing your own workload")
+    run.add_argument("--timeout", type=float, metavar="S", help="per-cell time limit in seconds")
+    run.add_argument(
+        "--cell-cap",
+        type=float,
+        metavar="S",
+        help="a cell slower than this stops its framework climbing (default: the grid's)",
+    )
+    run.add_argument(
+        "--budget",
+        type=float,
+        metavar="S",
+        help="seconds per framework before it stops repeating and climbing (default: the grid's)",
+    )
+    run.add_argument("--no-build", action="store_true", help="do not build missing environments")
+    run.set_defaults(func=main_run)
+
+    lst = subparsers.add_parser("list", help="list frameworks, scenarios and grids")
+    lst.set_defaults(func=main_list)
+
+    prof = subparsers.add_parser(
+        "profile",
+        help="profile one cell: a pyinstrument HTML page and the -X importtime tree",
+        description="Runs the cell twice in the framework's environment: once under "
+        "pyinstrument (installed beside the environment for that run only), once with "
+        "-X importtime.",
+    )
+    prof.add_argument("framework")
+    prof.add_argument("scenario")
+    prof.add_argument("params", nargs="*", metavar="K=V", help="scenario parameters")
+    prof.add_argument("--out", default="profiles", help="output folder (default profiles/)")
+    prof.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    prof.set_defaults(func=main_profile)
+
+    bench = subparsers.add_parser(
+        "bench-harness",
+        help="the harness's own cost: a null-adapter cell minus `python -I -c pass`",
+    )
+    bench.add_argument("-n", type=int, default=20, help="samples of each (default 20)")
+    bench.add_argument(
+        "--stability",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run the tracker's startup cell N times and report its 95%% interval",
+    )
+    bench.set_defaults(func=main_bench)
+
+
+# --- run -----------------------------------------------------------------------------------
+
+
+def options_from(args: argparse.Namespace) -> Any:
+    """The runner's Options from parsed arguments; UsageError for bad values."""
+    from scenarios import grids, runner, userspec
+
+    if args.grid not in grids.GRIDS:
+        raise UsageError(f"unknown grid {args.grid!r}; known: {', '.join(grids.GRIDS)}")
+    if args.repeat is not None and args.repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {args.repeat}")
+    for flag, value in (("--timeout", args.timeout), ("--cell-cap", args.cell_cap),
+                        ("--budget", args.budget)):  # fmt: skip
+        if value is not None and not value > 0:
+            raise UsageError(f"{flag} must be positive, got {value:g}")
+    try:
+        shard = runner.parse_shard(args.shard) if args.shard else None
+        overrides = userspec.parse_set(args.sets)
+        spec = userspec.load(args.spec) if args.spec else None
+    except (runner.RunnerError, userspec.SpecError) as exc:
+        raise UsageError(str(exc)) from None
+    repeat = args.repeat
+    if repeat is None and spec is not None:
+        repeat = spec.repeat
+    return runner.Options(
+        grid=args.grid,
+        frameworks=args.frameworks or (),
+        scenarios=args.scenarios or (),
+        repeat=repeat,
+        db=args.db or os.environ.get("TRACKBENCH_DB") or runner.DEFAULT_DB,
+        resume=args.resume,
+        suite=args.suite,
+        shard=shard,
+        seed=args.seed,
+        spec=spec.scenarios if spec else None,
+        spec_frameworks=spec.frameworks if spec else (),
+        overrides=overrides,
+        command=command_line(args),
+        timeout=args.timeout,
+        cell_cap=args.cell_cap,
+        framework_budget=args.budget,
+        build=not args.no_build,
+    )
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The `trackbench run` command that reproduces this suite, options spelled out."""
+    argv = ["trackbench", "run", "--grid", args.grid]
+    for flag, values in (("--frameworks", args.frameworks), ("--scenarios", args.scenarios)):
+        if values:
+            argv += [flag, *values]
+    for flag, value in (("--repeat", args.repeat), ("--db", args.db), ("--suite", args.suite),
+                        ("--shard", args.shard), ("--seed", args.seed), ("--spec", args.spec),
+                        ("--timeout", args.timeout), ("--cell-cap", args.cell_cap),
+                        ("--budget", args.budget)):  # fmt: skip
+        if value is not None:
+            argv += [flag, str(value)]
+    for item in args.sets:
+        argv += ["--set", item]
+    argv += ["--resume"] if args.resume else []
+    return shlex.join(argv)
+
+
+def main_run(args: argparse.Namespace) -> int:
+    """Run a suite; 130 if interrupted (every finished cell is stored)."""
+    from scenarios import runner
+
+    options = options_from(args)
+    try:
+        summary = runner.run_suite(options)
+    except runner.RunnerError as exc:
+        raise UsageError(str(exc)) from None
+    counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.outcomes.items())) or "nothing"
+    print(
+        f"suite {summary.suite_id}: {summary.ran} cells run in {summary.seconds:.0f} s "
+        f"({counts}); {summary.already_stored} were already stored; results in {options.db}",
+        file=sys.stderr,
+    )
+    return 130 if summary.interrupted else 0
+
+
+# --- list ----------------------------------------------------------------------------------
+
+
+def main_list(args: argparse.Namespace) -> int:
+    """Print the frameworks (with what they support), the scenarios and the grids."""
+    from scenarios import envs, grids, workloads
+
+    described = envs.describe()
+    print("frameworks:")
+    for name, info in described.items():
+        if "error" in info:
+            print(f"  {name:<14} (adapter error: {info['error'][:70]})")
+            continue
+        try:
+            state = envs.spec_for(name, info=info).state()
+        except envs.EnvError as exc:
+            state = f"error: {exc}"[:40]
+        note = f"  BROKEN: {info['broken']}" if info.get("broken") else ""
+        print(f"  {name:<14} env {state:<10} supports {', '.join(info['supports'])}{note}")
+    print("scenarios:")
+    for name in workloads.SCENARIOS:
+        workload = workloads.get(name)
+        params = ", ".join(f"{k}={v}" for k, v in workload.defaults.items()) or "-"
+        needs = ", ".join(sorted(workload.needs)) or "-"
+        print(f"  {name:<14} {workload.doc}")
+        print(f"  {'':<14} defaults: {params}; needs: {needs}")
+    print("grids:")
+    n = sum(1 for k, v in described.items() if "error" not in v)
+    for grid in grids.GRIDS.values():
+        count = grid.cell_count(len([k for k in described if k not in grid.exclude]))
+        print(
+            f"  {grid.name:<9} {grid.doc}; {grid.repeat} repetitions, {count} cells for "
+            f"{n - len(grid.exclude & set(described))} frameworks; timeout {grid.timeout:g} s, "
+            f"cell cap {grid.cell_cap:g} s, budget {grid.framework_budget:g} s per framework"
+        )
+        for scenario, configs in grid.scenarios.items():
+            shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) or "-" for c in configs)
+            print(f"      {scenario:<14} {shown}")
+    return 0
+
+
+# --- profile -------------------------------------------------------------------------------
+
+# Runs the worker under pyinstrument: the tool sits in its own folder, appended to sys.path
+# after the environment's packages, so it never shadows what the framework installed.
+_PROFILE_LAUNCHER = """
+import runpy, sys
+out, tools = sys.argv[1], sys.argv[2]
+sys.path.append(tools)
+from pyinstrument import Profiler
+sys.argv = sys.argv[3:]
+profiler = Profiler(interval=0.0005)
+profiler.start()
+code = 0
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 0
+finally:
+    profiler.stop()
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(profiler.output_html())
+sys.exit(code)
+"""
+
+
+def _profile_tools() -> Path:
+    """A folder holding pyinstrument, installed once beside the environments."""
+    from scenarios import envs
+
+    folder = envs.envs_root() / "tools-pyinstrument"
+    if (folder / "pyinstrument").is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="tools-", dir=folder.parent))
+    proc = subprocess.run(
+        [*envs.uv_command(), "pip", "install", "--quiet", "--target", os.fspath(staging),
+         "--python", envs.base_python(), "pyinstrument"],
+        capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise UsageError(f"installing pyinstrument failed: {proc.stderr.strip()[-300:]}")
+    os.replace(staging, folder)
+    return folder
+
+
+def _launch(
+    python: Path, argv_prefix: list[str], framework: str, scenario: str, params: dict[str, Any],
+    timeout: float,
+) -> tuple[int, str, float]:  # fmt: skip
+    """Run the worker on one cell as `argv_prefix + [worker, cell.json]`; (code, stderr, s)."""
+    import json
+    import shutil
+    import uuid
+
+    from scenarios import cell, envs
+
+    cell_dir = Path(tempfile.mkdtemp(prefix="trackbench-profile-"))
+    try:
+        work, home, tmp = cell_dir / "work", cell_dir / "home", cell_dir / "tmp"
+        for folder in (work, home, tmp):
+            folder.mkdir()
+        spec = {
+            "framework": framework,
+            "workload": scenario,
+            "params": params,
+            "workdir": os.fspath(work),
+            "result": os.fspath(cell_dir / "result.json"),
+            "service_log": os.fspath(cell_dir / "service.log"),
+            "service_timeout": min(60.0, timeout),
+        }
+        (cell_dir / "cell.json").write_text(json.dumps(spec), encoding="utf-8")
+        with cell.closed_port() as port:
+            env = cell.worker_env(python, home, tmp, uuid.uuid4().hex, port)
+            started = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    [*argv_prefix, os.fspath(envs.WORKER), os.fspath(cell_dir / "cell.json")],
+                    cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
+                    start_new_session=True,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise UsageError(f"the cell did not finish within {timeout:g} s") from None
+            seconds = time.perf_counter() - started
+        outcome = ""
+        with_result = cell_dir / "result.json"
+        if with_result.exists():
+            result = json.loads(with_result.read_text(encoding="utf-8"))
+            outcome = f"{result.get('outcome')} {result.get('reason', '')}".strip()
+        return (
+            proc.returncode,
+            proc.stderr + (f"\n# outcome: {outcome}\n" if outcome else ""),
+            seconds,
+        )
+    finally:
+        shutil.rmtree(cell_dir, ignore_errors=True)
+
+
+def importtime_tree(stderr: str, top: int = 15) -> list[tuple[int, int, str]]:
+    """The largest cumulative imports of an `-X importtime` log: (cumulative us, self us, name)."""
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        try:
+            rows.append((int(parts[1]), int(parts[0]), parts[2].rstrip()))
+        except ValueError:
+            continue
+    return sorted(rows, reverse=True)[:top]
+
+
+def main_profile(args: argparse.Namespace) -> int:
+    """Profile one cell; writes FRAMEWORK-SCENARIO.html and .importtime.txt under --out."""
+    from scenarios import envs, runner, userspec
+
+    try:
+        workload = runner.check_scenario(args.scenario)
+        given: dict[str, Any] = {}
+        for item in args.params:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(f"parameters are K=V, got {item!r}")
+            given[key.strip()] = userspec._value(value)
+        params = workload.params(given)
+        info = envs.describe((args.framework,))[args.framework]
+        if "error" in info:
+            raise UsageError(f"framework {args.framework!r}: {info['error']}")
+        spec = envs.spec_for(args.framework, info=info)
+        if spec.state() != "ready":
+            print(f"building the {args.framework} environment ...", file=sys.stderr)
+            envs.build(spec)
+    except (runner.RunnerError, envs.EnvError) as exc:
+        raise UsageError(str(exc)) from None
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{args.framework}-{args.scenario}"
+    html, importtime = out / f"{stem}.html", out / f"{stem}.importtime.txt"
+    tools = _profile_tools()
+    python = spec.python
+    code, stderr, seconds = _launch(
+        python,
+        [os.fspath(python), "-I", "-c", _PROFILE_LAUNCHER, os.fspath(html), os.fspath(tools)],
+        args.framework, args.scenario, params, args.timeout,
+    )  # fmt: skip
+    print(f"pyinstrument: {html} ({seconds:.2f} s, worker exit {code})")
+    code2, stderr2, seconds2 = _launch(
+        python, [os.fspath(python), "-I", "-X", "importtime"], args.framework, args.scenario,
+        params, args.timeout,
+    )  # fmt: skip
+    importtime.write_text(stderr2, encoding="utf-8")
+    print(f"-X importtime: {importtime} ({seconds2:.2f} s, worker exit {code2})")
+    print("largest imports (cumulative ms, self ms, module):")
+    for cumulative, own, name in importtime_tree(stderr2):
+        print(f"  {cumulative / 1000:9.1f} {own / 1000:9.1f}  {name.strip()}")
+    if code or code2:
+        tail = (stderr or stderr2).strip().splitlines()[-1:] or [""]
+        print(f"note: the worker exited with {code or code2}: {tail[0][:200]}", file=sys.stderr)
+    return 0
+
+
+# --- bench-harness -------------------------------------------------------------------------
+
+
+def harness_cost(n: int = 20) -> dict[str, float]:
+    """Median wall seconds of a null-adapter startup cell, of `python -I -c pass`, and their
+    difference (samples interleaved, so both see the same machine load)."""
+    from scenarios import cell, envs
+
+    python = envs.ensure("null").python
+    cells, bare = [], []
+    for _ in range(n):
+        result = cell.run_cell("null", "startup", {}, 60, python=python)
+        if result["outcome"] != "ok":
+            raise UsageError(f"the null cell failed: {result['outcome']} {result['reason']}")
+        cells.append(result["wall_ns"] / 1e9)
+        started = time.perf_counter_ns()
+        subprocess.run([os.fspath(python), "-I", "-c", "pass"], check=True)
+        bare.append((time.perf_counter_ns() - started) / 1e9)
+    null_median, bare_median = statistics.median(cells), statistics.median(bare)
+    return {
+        "null_cell_s": null_median,
+        "python_pass_s": bare_median,
+        "harness_cost_s": null_median - bare_median,
+        "n": float(n),
+    }
+
+
+def stability(n: int) -> dict[str, float]:
+    """The tracker's startup cell n times: median and the bootstrap 95% half-width / median."""
+    import random
+
+    from scenarios import cell, envs
+
+    python = envs.ensure("tracker").python
+    walls = []
+    for _ in range(n):
+        result = cell.run_cell("tracker", "startup", {}, 60, python=python)
+        if result["outcome"] == "ok":
+            walls.append(result["wall_ns"] / 1e9)
+    if len(walls) < 2:
+        raise UsageError("the tracker's startup cell did not run twice")
+    rng = random.Random(0)
+    medians = sorted(
+        statistics.median(rng.choices(walls, k=len(walls))) for _ in range(2000)
+    )  # fmt: skip
+    low, high = medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
+    median = statistics.median(walls)
+    return {"median_s": median, "half_width_ratio": (high - low) / 2 / median, "n": len(walls)}
+
+
+def main_bench(args: argparse.Namespace) -> int:
+    """Print the harness's own cost (target: under 50 ms) and optionally the stability."""
+    if args.n < 1:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
+    cost = harness_cost(args.n)
+    print(
+        f"null-adapter startup cell: median {cost['null_cell_s'] * 1000:.1f} ms; "
+        f"python -I -c pass: median {cost['python_pass_s'] * 1000:.1f} ms; "
+        f"harness cost: {cost['harness_cost_s'] * 1000:.1f} ms (n={args.n}; target < 50 ms)"
+    )
+    if args.stability:
+        found = stability(args.stability)
+        print(
+            f"tracker startup: median {found['median_s'] * 1000:.1f} ms, 95% interval "
+            f"half-width {found['half_width_ratio'] * 100:.1f}% of the median "
+            f"(n={found['n']:g}; target <= 10%)"
+        )
+    return 0

@@ -1,0 +1,261 @@
+"""The benchmark grids as data: which scenarios at which sizes, how often, within what limits.
+
+A grid lists, per scenario, its configurations (the scenario's own parameters) from the
+smallest to the largest. The runner runs all cells of a smaller configuration before any of
+a larger one, so two limits can stop a framework from climbing:
+
+- `cell_cap`: a cell that took longer (or timed out) stops its framework from running any
+  configuration of that scenario at least as large in every parameter;
+- `framework_budget`: once a framework has spent that many seconds in the suite, it runs no
+  configuration larger than one it already ran.
+
+Cells stopped that way are stored as `skipped`, with the reason. `timeout` is the hard
+per-cell limit (the worker's whole process group is killed).
+
+Standard library only: the manager imports this.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+# Registered frameworks no grid includes unless named: the null adapter measures the
+# harness itself (`trackbench bench-harness`), not a tracker.
+NOT_IN_GRIDS = frozenset({"null"})
+# Variants of another framework, left out of the quick grid to keep it within 10 minutes.
+VARIANTS = frozenset({"mlflow-server"})
+
+
+class Grid(NamedTuple):
+    """A named set of scenario configurations with repetitions and limits."""
+
+    name: str
+    doc: str
+    # scenario -> configurations, smallest first (each: the scenario's own parameters)
+    scenarios: Mapping[str, Sequence[Mapping[str, Any]]]
+    repeat: int
+    timeout: float  # seconds: a cell is killed after this
+    cell_cap: float  # seconds: a slower cell stops its framework climbing in that scenario
+    framework_budget: float  # seconds per framework; past it, no larger configurations
+    exclude: frozenset[str] = NOT_IN_GRIDS
+
+    def cell_count(self, n_frameworks: int) -> int:
+        """Cells for `n_frameworks` frameworks, repetitions included."""
+        configs = sum(len(c) for c in self.scenarios.values())
+        return configs * self.repeat * n_frameworks
+
+
+def product(**axes: Iterable[Any]) -> list[dict[str, Any]]:
+    """Every combination of the axes' values, smallest first (the first axis varies slowest)."""
+    names = list(axes)
+    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+    return sorted(combos, key=size)
+
+
+def size(config: Mapping[str, Any]) -> tuple[float, ...]:
+    """A sort key: the product of the numeric parameters, then the parameters themselves."""
+    total = 1.0
+    for value in config.values():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            total *= max(float(value), 1.0)
+    return (total, *(float(v) for v in config.values() if isinstance(v, (int, float))))
+
+
+def dominates(big: Mapping[str, Any], small: Mapping[str, Any]) -> bool:
+    """Whether `big` is at least `small` in every numeric parameter (and not equal to it)."""
+    if big == small or set(big) != set(small):
+        return False
+    for name, value in small.items():
+        other = big[name]
+        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+            if other < value:
+                return False
+        elif other != value:
+            return False
+    return True
+
+
+POW10 = [10**k for k in range(0, 10)]
+
+QUICK = Grid(
+    name="quick",
+    doc="every framework once over: the README's main job, at most 10 minutes here",
+    scenarios={
+        "startup": [{}],
+        "high_frequency": [{"n_values": 1000}],
+        "arrays": [{"n_arrays": 1, "n_elements": 10_000}],
+        "many_runs": [{"n_runs": 10, "n_values": 10}],
+        "large_array": [{"n_elements": 100_000_000}],
+        "readback": [{"n_runs": 2, "n_values": 10}],
+        "concurrency": [{"n_processes": 4, "n_runs": 1, "n_values": 10}],
+        "training_loop": [{"epochs": 2, "steps_per_epoch": 20, "n_weights": 1000}],
+    },
+    repeat=3,
+    timeout=120,
+    cell_cap=60,
+    # past a minute, a framework's later repetitions are skipped (with the reason stored):
+    # MLflow, FastTrackML, Aim, Neptune and Comet alone would take 10 minutes otherwise
+    framework_budget=60,
+    exclude=NOT_IN_GRIDS | VARIANTS,
+)
+
+# Every configuration of the published MLtraq benchmark (1 run x 1..10^4 values; 10..1000
+# runs x 1 value; 1000 runs x 1000 values; one float64 array of 10^3..10^6 elements; 10
+# repetitions), and ours at the sizes users meet.
+STANDARD = Grid(
+    name="standard",
+    doc="every configuration of the published MLtraq benchmark and ours, 10 repetitions",
+    scenarios={
+        "startup": [{}],
+        "high_frequency": product(n_values=[1, 10, 100, 1000, 10_000, 100_000]),
+        "many_runs": product(n_runs=[10, 100, 1000], n_values=[1, 10, 100, 1000]),
+        # up to 8 MB per cell: 100 arrays of 10^6 (800 MB) are the full grid's
+        "arrays": [
+            c
+            for c in product(n_arrays=[1, 10, 100], n_elements=[1000, 10_000, 100_000, 1_000_000])
+            if c["n_arrays"] * c["n_elements"] <= 1_000_000
+        ],
+        "large_array": product(n_elements=[100_000_000]),
+        "readback": product(n_runs=[10, 100, 1000], n_values=[10, 100]),
+        "concurrency": product(n_processes=[4], n_runs=[1, 10], n_values=[100]),
+        "training_loop": [
+            {"epochs": 3, "steps_per_epoch": 100, "n_weights": 10_000},
+            {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
+        ],
+    },
+    repeat=10,
+    timeout=600,
+    cell_cap=120,
+    framework_budget=3600,
+)
+
+FULL = Grid(
+    name="full",
+    doc="the largest sizes: up to 10^5 values, 1000 x 1000 runs, 100 arrays of 10^6, 1 GB",
+    scenarios={
+        "startup": [{}],
+        "high_frequency": product(n_values=[1, 10, 100, 1000, 10_000, 100_000]),
+        "many_runs": product(n_runs=[10, 100, 1000], n_values=[1, 10, 100, 1000]),
+        "arrays": product(n_arrays=[1, 10, 100], n_elements=[1000, 10_000, 100_000, 1_000_000]),
+        "large_array": product(n_elements=[100_000_000, 300_000_000, 1_000_000_000]),
+        "readback": product(n_runs=[10, 100, 1000], n_values=[10, 100, 1000]),
+        "concurrency": product(n_processes=[4], n_runs=[1, 10, 100], n_values=[100, 1000]),
+        "training_loop": [
+            {"epochs": 3, "steps_per_epoch": 100, "n_weights": 10_000},
+            {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
+            {"epochs": 100, "steps_per_epoch": 1000, "n_weights": 10_000_000},
+        ],
+    },
+    repeat=10,
+    timeout=1800,
+    cell_cap=600,
+    framework_budget=4 * 3600,
+)
+
+GRIDS: dict[str, Grid] = {g.name: g for g in (QUICK, STANDARD, FULL)}
+
+
+def get(name: str) -> Grid:
+    """The grid called `name`; KeyError naming the known ones otherwise."""
+    try:
+        return GRIDS[name]
+    except KeyError:
+        raise KeyError(f"unknown grid {name!r}; known: {', '.join(GRIDS)}") from None
+
+
+# --- estimates, for the ETA before any cell has run and for the quick grid's budget test ---
+
+
+# Whole-process seconds of a one-value cell and seconds per logged value: the medians in
+# ../shared/peers.md (fresh process, own environment, this machine kind, unloaded). Seconds
+# per run: from the first quick suite here (2026-11-23, many_runs 10 x 10 less startup, scaled
+# by 1/1.35, that suite's load against peers.md). Unknown frameworks get DEFAULT_ESTIMATE.
+class Estimate(NamedTuple):
+    """A framework's rough cost model: a start, a per-value and a per-run cost in seconds."""
+
+    base: float
+    per_value: float
+    per_run: float
+    per_mb: float = 0.01  # arrays: seconds per MB stored
+
+
+ESTIMATES: dict[str, Estimate] = {
+    "tracker": Estimate(0.1, 1e-6, 0.01),
+    "sqlite": Estimate(0.06, 1e-6, 0.002),
+    "numpy": Estimate(0.15, 1e-6, 0.01),
+    "null": Estimate(0.06, 0.0, 0.0, 0.0),
+    "mltraq": Estimate(1.13, 3e-5, 0.01),
+    "mlflow": Estimate(4.83, 4.7e-3, 0.05),
+    "mlflow-server": Estimate(6.0, 4.7e-3, 0.05),
+    "wandb": Estimate(1.25, 2.3e-4, 0.03),
+    "neptune": Estimate(2.88, 4e-4, 0.4),
+    "aim": Estimate(2.83, 2.7e-4, 0.1),
+    "comet": Estimate(1.63, 8e-5, 0.7),
+    "fasttrackml": Estimate(3.63, 3.5e-3, 0.15),
+    "sqltrack": Estimate(1.22, 7e-3, 0.25),
+    "sacred": Estimate(0.28, 2e-5, 0.07),
+    "ploomber": Estimate(4.0, 1e-4, 0.5),
+    "trackio": Estimate(0.61, 1.5e-4, 0.03),
+    "tensorboard": Estimate(0.22, 1.4e-4, 0.01),
+    "dvclive": Estimate(0.61, 4.9e-3, 0.02),
+}
+DEFAULT_ESTIMATE = Estimate(2.0, 1e-3, 0.2)
+UNSUPPORTED_ESTIMATE = 0.0  # decided by the manager from declarations: no process starts
+
+
+def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, float]:
+    """(runs, values, megabytes) a scenario's configuration logs."""
+    runs = int(params.get("n_runs", 1)) * int(params.get("n_processes", 1))
+    values = int(params.get("n_values", 1)) * runs
+    megabytes = 0.0
+    if scenario == "arrays":
+        megabytes = params.get("n_arrays", 1) * params.get("n_elements", 0) * 8 / 1e6
+    elif scenario == "large_array":
+        megabytes = params.get("n_elements", 0) / 1e6
+    elif scenario == "training_loop":
+        values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
+        megabytes = params.get("n_weights", 0) * 4 / 1e6
+    return runs, values, megabytes
+
+
+def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -> float:
+    """A rough whole-cell estimate in seconds (for the ETA and the quick grid's budget)."""
+    est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
+    runs, values, megabytes = workload_size(scenario, params)
+    seconds = est.base + values * est.per_value + runs * est.per_run + megabytes * est.per_mb
+    if scenario == "concurrency":
+        # every writer imports and opens the framework; the 2 cores take them two at a time
+        seconds += est.base * params.get("n_processes", 1) / 2
+    if scenario == "readback":
+        seconds += values * est.per_value  # reading back costs about what writing did
+    return seconds + 0.1  # the harness's own process start and the fidelity check
+
+
+def estimate_suite_seconds(
+    grid: Grid, supports: Mapping[str, Iterable[str]], needs: Mapping[str, Iterable[str]]
+) -> float:
+    """A suite's estimated seconds: each framework's cells in the runner's round order
+    (first repetitions first), less what its budget skips; unsupported cells cost nothing.
+
+    `supports` maps each framework to what it declares, `needs` each scenario to what it
+    needs.
+    """
+    total = 0.0
+    for framework, declared in supports.items():
+        declared = set(declared)
+        spent = 0.0
+        measured: set[str] = set()
+        for repetition in range(grid.repeat):
+            for scenario, configs in grid.scenarios.items():
+                if not set(needs[scenario]) <= declared:
+                    continue
+                for config in configs:
+                    key = f"{scenario} {sorted(config.items())}"
+                    if repetition and spent > grid.framework_budget and key in measured:
+                        continue
+                    spent += estimate_seconds(framework, scenario, config)
+                    measured.add(key)
+        total += spent
+    return total

@@ -1,0 +1,79 @@
+"""The grids as data: valid parameters, the quick grid's time budget, the MLtraq coverage."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios import grids, runner, workloads
+
+# Every framework the registry names today; the quick grid runs them all but the excluded.
+FRAMEWORKS = [
+    "tracker", "sqlite", "numpy", "mltraq", "mlflow", "wandb", "neptune", "aim", "comet",
+    "fasttrackml", "sqltrack", "sacred", "ploomber", "trackio", "tensorboard", "dvclive",
+]  # fmt: skip
+QUICK_BUDGET_S = 600  # issue 4: at most 10 minutes on a 2-core machine once environments exist
+
+
+@pytest.mark.parametrize("grid", list(grids.GRIDS.values()), ids=list(grids.GRIDS))
+def test_every_configuration_is_a_valid_workload_call(grid: grids.Grid) -> None:
+    assert set(grid.scenarios) == set(workloads.SCENARIOS)
+    for scenario, configs in grid.scenarios.items():
+        workload = workloads.get(scenario)
+        for config in configs:
+            assert workload.params(config) == {**workload.defaults, **config}  # unknown: raise
+        sizes = [grids.size(c) for c in configs]
+        assert sizes == sorted(sizes), f"{scenario} configurations must climb"
+        assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
+
+
+def test_quick_grid_is_what_issue_4_asks() -> None:
+    quick = grids.QUICK
+    assert quick.repeat == 3
+    assert quick.scenarios["high_frequency"] == [{"n_values": 1000}]
+    assert quick.scenarios["arrays"] == [{"n_arrays": 1, "n_elements": 10_000}]
+    assert quick.scenarios["many_runs"] == [{"n_runs": 10, "n_values": 10}]
+    assert all(len(configs) == 1 for configs in quick.scenarios.values())
+
+
+def test_quick_grid_fits_in_ten_minutes() -> None:
+    """Cells x per-cell estimates (peers.md medians), for every registered framework the quick
+    grid runs, with what each declares and what its budget skips: within 10 minutes."""
+    from scenarios import envs
+
+    declared = envs.describe()
+    supports = {n: v["supports"] for n, v in declared.items() if n not in grids.QUICK.exclude}
+    assert set(FRAMEWORKS) <= set(supports)  # a new framework adds to the sum, never escapes
+    needs = {name: workloads.get(name).needs for name in workloads.SCENARIOS}
+    cells = runner.plan_cells(list(supports), runner.scenario_configs(grids.QUICK), 3)
+    assert len(cells) == len(supports) * 8 * 3
+    harness = len(cells) * 0.05  # the manager's own work per cell: spawn, snapshots, write
+    total = grids.estimate_suite_seconds(grids.QUICK, supports, needs) + harness
+    assert total <= QUICK_BUDGET_S, f"the quick grid is estimated at {total:.0f} s"
+    # the budget is what makes it fit: without it the same cells would not
+    unlimited = grids.QUICK._replace(framework_budget=float("inf"))
+    assert grids.estimate_suite_seconds(unlimited, supports, needs) > total - harness
+
+
+def test_standard_covers_the_mltraq_benchmark() -> None:
+    std = grids.STANDARD
+    assert std.repeat == 10
+    values = {c["n_values"] for c in std.scenarios["high_frequency"]}
+    assert {1, 10, 100, 1000, 10_000} <= values  # 1 run x 1 .. 10^4 values
+    runs = {(c["n_runs"], c["n_values"]) for c in std.scenarios["many_runs"]}
+    assert {(10, 1), (100, 1), (1000, 1), (1000, 1000)} <= runs  # 10..1000 runs; 1K x 1K
+    arrays = {c["n_elements"] for c in std.scenarios["arrays"] if c["n_arrays"] == 1}
+    assert {1000, 10_000, 100_000, 1_000_000} <= arrays  # one float64 array, 10^3..10^6
+    full_large = {c["n_elements"] for c in grids.FULL.scenarios["large_array"]}
+    assert max(full_large) == 1_000_000_000  # 1 GB of int8
+
+
+def test_dominance_is_per_parameter() -> None:
+    assert grids.dominates({"n_runs": 100, "n_values": 10}, {"n_runs": 10, "n_values": 10})
+    assert not grids.dominates({"n_runs": 100, "n_values": 1}, {"n_runs": 10, "n_values": 10})
+    assert not grids.dominates({"n_values": 10}, {"n_values": 10})
+    assert grids.product(a=[1, 10], b=[1, 10])[0] == {"a": 1, "b": 1}
+
+
+def test_unknown_grid_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known: quick, standard, full"):
+        grids.get("huge")

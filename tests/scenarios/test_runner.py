@@ -1,0 +1,405 @@
+"""The runner's plumbing: fake adapters and a fake run_cell, the real results database."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tracker
+from reports import schema as S
+from scenarios import runner
+from scenarios.cell import RESULT_KEYS
+
+FAKE = "tests.scenarios.fake_adapters"
+MEMORY = f"{FAKE}:Memory"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ok_result(wall_s: float = 0.01, **extra: Any) -> dict[str, Any]:
+    """A result as run_cell returns it for a cell that went fine."""
+    result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
+    result.update(
+        outcome="ok", fidelity="exact", reason="", framework_version="1.0",
+        wall_ns=int(wall_s * 1e9), cpu_ns=1, peak_rss_bytes=1, disk_bytes=0,
+        leftover_processes=0, outside_files=0, outside_paths=[], log_ns=5, import_ns=3,
+    )  # fmt: skip
+    result.update(extra)
+    return result
+
+
+class FakeCells:
+    """Stands in for run_cell: records calls, answers from a function."""
+
+    def __init__(self, answer: Any = None, interrupt_at: int | None = None) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.pythons: list[Any] = []
+        self.answer = answer or (lambda fw, sc, params: ok_result())
+        self.interrupt_at = interrupt_at
+
+    def __call__(self, framework: str, scenario: str, params: Any, timeout: float, **kw: Any):
+        self.calls.append((framework, scenario, dict(params)))
+        self.pythons.append(kw.get("python"))
+        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        return self.answer(framework, scenario, dict(params))
+
+
+def options(db: Path, **kw: Any) -> runner.Options:
+    """Options for a small suite of fake frameworks run with this interpreter."""
+    base: dict[str, Any] = {
+        "grid": "quick",
+        "frameworks": [MEMORY],
+        "scenarios": ["startup", "high_frequency"],
+        "repeat": 2,
+        "db": f"sqlite:///{db}",
+        "python": sys.executable,
+        "command": "pytest",
+    }
+    base.update(kw)
+    return runner.Options(**base)
+
+
+def stored(db: Path) -> list[dict[str, Any]]:
+    """Every cell stored, as (params, fields, status) dicts."""
+    conn = tracker.connect(f"sqlite:///{db}")
+    try:
+        out = []
+        for name in conn.experiments():
+            if name == S.SUITES_EXPERIMENT:
+                continue
+            for run in conn.experiment(name).runs():
+                fields = {k: run[k] for k in run.keys()}  # noqa: SIM118 (a method)
+                out.append({"scenario": name, "params": run.params, "fields": fields,
+                            "status": run.status})  # fmt: skip
+        return out
+    finally:
+        conn.close()
+
+
+def suites(db: Path) -> list[dict[str, Any]]:
+    """The suite runs' params and status."""
+    conn = tracker.connect(f"sqlite:///{db}")
+    try:
+        runs = conn.experiment(S.SUITES_EXPERIMENT).runs()
+        return [{"params": r.params, "status": r.status, "fields": {k: r[k] for k in r.keys()}}  # noqa: SIM118
+                for r in runs]  # fmt: skip
+    finally:
+        conn.close()
+
+
+def key(cell: dict[str, Any]) -> tuple[Any, ...]:
+    p = cell["params"]
+    own = tuple(sorted((k, v) for k, v in p.items() if k not in S.NON_SCENARIO_PARAMS))
+    return (p[S.SUITE_ID], p[S.FRAMEWORK], cell["scenario"], own, p[S.REPETITION])
+
+
+# --- real workers (fake adapters, this interpreter) ----------------------------------------
+
+
+def test_every_outcome_is_stored_in_the_schema(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    frameworks = [MEMORY, f"{FAKE}:Sleeper", f"{FAKE}:Exiter", f"{FAKE}:Garbage",
+                  f"{FAKE}:NoSteps"]  # fmt: skip
+    summary = runner.run_suite(
+        options(db, frameworks=frameworks, scenarios=["high_frequency"], repeat=1, timeout=3,
+                overrides={"high_frequency": {"n_values": [10]}}),
+        stream=io.StringIO(),
+    )  # fmt: skip
+    assert summary.planned == summary.ran == 5 and not summary.interrupted
+    cells = {c["params"][S.FRAMEWORK].rsplit(":", 1)[1]: c for c in stored(db)}
+    outcome = {name: c["fields"][S.OUTCOME] for name, c in cells.items()}
+    assert outcome == {"Memory": "ok", "Sleeper": "timeout", "Exiter": "crash",
+                       "Garbage": "bad_output", "NoSteps": "unsupported"}  # fmt: skip
+    assert "does not declare steps" in cells["NoSteps"]["fields"][S.REASON]
+    assert "exit code 3" in cells["Exiter"]["fields"][S.REASON]
+    ok = cells["Memory"]
+    assert ok["status"] == "COMPLETED"
+    assert set(S.CELL_PARAMS) < set(ok["params"])
+    assert ok["params"]["n_values"] == 10 and ok["params"][S.REPETITION] == 0
+    assert ok["params"][S.SCHEMA_VERSION_PARAM] == S.SCHEMA_VERSION
+    assert ok["params"][S.FRAMEWORK_VERSION] == "1.0"
+    assert ok["fields"][S.FIDELITY] == "exact"
+    for name in (S.IMPORT_NS, S.LOG_NS, S.WALL_NS, S.CPU_NS, S.PEAK_RSS_BYTES):
+        assert isinstance(ok["fields"][name], int) and ok["fields"][name] > 0, name
+    (suite,) = suites(db)
+    assert set(S.SUITE_PARAMS) <= set(suite["params"])
+    assert suite["params"][S.SEED] == summary.seed and suite["status"] == "COMPLETED"
+    assert suite["params"][S.GRID] == "quick"
+
+
+def test_the_reports_read_what_the_runner_writes(tmp_path: Path) -> None:
+    from reports import results
+
+    db = tmp_path / "r.db"
+    runner.run_suite(options(db), stream=io.StringIO(), run_cell=FakeCells())
+    loaded = results.load(os.fspath(db))
+    assert len(loaded.cells) == 4
+    assert set(loaded.cells["scenario"]) == {"startup", "high_frequency"}
+    assert loaded.scenario_params["high_frequency"] == ("n_values",)
+
+
+# --- order, shards, limits (fake run_cell) ---------------------------------------------------
+
+
+def test_order_is_shuffled_reproducibly_round_by_round() -> None:
+    configs: dict[str, list[dict[str, Any]]] = {
+        "high_frequency": [{"n_values": 10}, {"n_values": 100}],
+        "startup": [{}],
+    }
+    cells = runner.plan_cells(["a", "b", "c"], configs, 3)
+    first, again, other = runner.order(cells, 1), runner.order(cells, 1), runner.order(cells, 2)
+    assert first == again and first != other
+    assert sorted(first) == sorted(cells)
+    ranks = [(c.rank, c.repetition) for c in first]
+    assert ranks == sorted(ranks)  # smaller configurations first, first repetitions first
+    size = ranks.count((0, 0))
+    assert first[:size] != sorted(first[:size], key=runner.Cell.key)
+
+
+def test_seed_is_recorded_and_reused(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    fake = FakeCells()
+    summary = runner.run_suite(options(db, seed=1234), stream=io.StringIO(), run_cell=fake)
+    assert summary.seed == 1234 and suites(db)[0]["params"][S.SEED] == 1234
+    order = [(*c[:2], c[2].get("n_values")) for c in fake.calls]
+    fake2 = FakeCells()
+    runner.run_suite(options(tmp_path / "s.db", seed=1234), stream=io.StringIO(), run_cell=fake2)
+    assert [(*c[:2], c[2].get("n_values")) for c in fake2.calls] == order
+
+
+def test_shards_split_the_cells_keeping_repetitions_together() -> None:
+    configs = runner.scenario_configs(
+        runner.grids.QUICK, ["high_frequency", "many_runs"],
+        overrides={"high_frequency": {"n_values": [1, 10, 100, 1000]}},
+    )  # fmt: skip
+    every = runner.plan_cells(["a", "b", "c"], configs, 3)
+    shards = [runner.plan_cells(["a", "b", "c"], configs, 3, (i, 3)) for i in range(3)]
+    assert sorted(c for s in shards for c in s) == sorted(every)
+    for shard in shards:
+        keys = {(c.framework, c.scenario, c.params) for c in shard}
+        assert len(shard) == 3 * len(keys)  # all three repetitions of each configuration
+    assert runner.parse_shard("2/3") == (1, 3)
+    for bad in ("0/3", "4/3", "x", "1/0", "1-2"):
+        with pytest.raises(runner.RunnerError, match="--shard"):
+            runner.parse_shard(bad)
+
+
+def test_a_slow_small_configuration_stops_the_climb(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+
+    def answer(fw: str, sc: str, params: dict[str, Any]) -> dict[str, Any]:
+        return ok_result(wall_s=100.0 if params.get("n_values") == 100 else 0.01)
+
+    spec = {"high_frequency": [{"n_values": 10}, {"n_values": 100}, {"n_values": 1000}]}
+    fake = FakeCells(answer)
+    opts = options(db, spec=spec, scenarios=(), repeat=2, framework_budget=1e9)
+    runner.run_suite(opts, stream=io.StringIO(), run_cell=fake)
+    assert [c[2]["n_values"] for c in fake.calls].count(1000) == 0
+    cells = stored(db)
+    assert len(cells) == 6  # nothing dropped: the skipped cells are stored too
+    skipped = [c for c in cells if c["fields"][S.OUTCOME] == "skipped"]
+    assert {c["params"]["n_values"] for c in skipped} == {1000}
+    assert "(n_values=100) took 100.0 s, over the 60 s cell cap" in skipped[0]["fields"][S.REASON]
+
+
+def test_a_timed_out_configuration_is_not_repeated_and_the_budget_holds(tmp_path: Path) -> None:
+    limits = runner.Limits(cell_cap=60, framework_budget=100)
+    small = runner.Cell("fw", "many_runs", (("n_runs", 10), ("n_values", 10)), 0, 0)
+    again = small._replace(repetition=1)
+    bigger = runner.Cell("fw", "many_runs", (("n_runs", 100), ("n_values", 10)), 0, 1)
+    other = runner.Cell("fw", "many_runs", (("n_runs", 1), ("n_values", 100)), 0, 1)
+    limits.record(small, "timeout", 120e9)
+    assert "timed out" in limits.why_skip(again)
+    assert "timed out after 120 s" in limits.why_skip(bigger)
+    assert limits.why_skip(other) == ""  # larger in no parameter than what ran
+    limits2 = runner.Limits(cell_cap=60, framework_budget=100)
+    limits2.record(small, "ok", 50e9)
+    assert limits2.why_skip(again) == ""  # within the budget: every repetition runs
+    assert limits2.why_skip(bigger) == ""
+    limits2.record(again, "ok", 55e9)  # past the budget now
+    assert "105 s of its 100 s budget: no more repetitions" in limits2.why_skip(
+        again._replace(repetition=2)
+    )
+    assert "budget: no larger configurations" in limits2.why_skip(bigger)
+    assert limits2.why_skip(other) == ""  # never measured, larger than nothing that ran
+
+
+# --- interrupts and resume -------------------------------------------------------------------
+
+
+def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    opts = options(db, frameworks=[MEMORY, f"{FAKE}:Float32"], repeat=3, seed=7)
+    first = runner.run_suite(opts, stream=io.StringIO(), run_cell=FakeCells(interrupt_at=5))
+    assert first.interrupted and first.ran == 4 and first.planned == 12
+    assert len(stored(db)) == 4
+    assert suites(db)[0]["status"] == "interrupted"
+    fake = FakeCells()
+    second = runner.run_suite(
+        opts._replace(resume=True, seed=None), stream=io.StringIO(), run_cell=fake
+    )
+    assert second.suite_id == first.suite_id and second.seed == 7
+    assert second.already_stored == 4 and second.ran == 8 and len(fake.calls) == 8
+    cells = stored(db)
+    assert len(cells) == 12 and len({key(c) for c in cells}) == 12
+    third = runner.run_suite(opts._replace(resume=True), stream=io.StringIO(), run_cell=fake)
+    assert third.ran == 0 and len(fake.calls) == 8
+    assert [s["status"] for s in suites(db)] == ["interrupted", "COMPLETED", "COMPLETED"]
+
+
+def test_environments_are_fixed_for_the_whole_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit to tracker/ mid-suite must not strand the suite: interpreters are resolved once."""
+    from scenarios import envs
+
+    fake = FakeCells()
+    opts = options(tmp_path / "r.db", frameworks=["null"], python=None, repeat=3)
+
+    def key_changed(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("environments are resolved once, before the first cell")
+
+    real_run = fake.__call__
+
+    def run_then_change(*args: Any, **kw: Any) -> dict[str, Any]:
+        monkeypatch.setattr(envs, "spec_for", key_changed)
+        monkeypatch.setattr(envs, "python_for", key_changed)
+        return real_run(*args, **kw)
+
+    summary = runner.run_suite(opts, stream=io.StringIO(), run_cell=run_then_change)
+    assert summary.outcomes == {"ok": 6}
+    assert len(set(fake.pythons)) == 1 and str(fake.pythons[0]).endswith("/bin/python")
+
+
+def test_resume_without_an_earlier_suite_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(runner.RunnerError, match="no earlier 'quick' suite"):
+        runner.run_suite(options(tmp_path / "r.db", resume=True), stream=io.StringIO())
+
+
+def test_sigterm_stops_the_suite_storing_every_finished_cell(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    argv = [
+        sys.executable, "-m", "scenarios.cli", "run", "--db", f"sqlite:///{db}",
+        "--frameworks", MEMORY, f"{FAKE}:Sleeper", "--scenarios", "high_frequency",
+        "--set", "high_frequency.n_values=10", "--repeat", "3", "--timeout", "60",
+    ]  # fmt: skip
+    # a seed that runs a Memory cell first, then a Sleeper cell that hangs until its timeout
+    configs: dict[str, list[dict[str, Any]]] = {"high_frequency": [{"n_values": 10}]}
+    planned = runner.plan_cells([MEMORY, f"{FAKE}:Sleeper"], configs, 3)
+    seed = next(
+        seed
+        for seed in range(100)
+        if [c.framework for c in runner.order(planned, seed)[:2]] == [MEMORY, f"{FAKE}:Sleeper"]
+    )
+    proc = subprocess.Popen(
+        [*argv, "--seed", str(seed)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not proc.stderr.readline().startswith("[1/6]"):
+        pass
+    time.sleep(1.5)  # into the hanging cell
+    proc.send_signal(signal.SIGTERM)
+    _out, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 130, rest
+    match = re.search(r": (\d+) cells run in", rest)
+    assert match, rest
+    cells = stored(db)
+    assert len(cells) == int(match.group(1)) >= 1
+    assert all(c["status"] == "COMPLETED" for c in cells)
+    assert suites(db)[0]["status"] == "interrupted"
+    assert "--resume" in rest
+    sleepers = [pid for pid in _python_pids() if "Sleeper" in _cmdline(pid)]
+    assert not sleepers
+
+
+def _python_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_user_spec_and_overrides(tmp_path: Path) -> None:
+    from scenarios import userspec
+
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'frameworks = ["tracker"]\nrepeat = 2\n'
+        "[scenarios.training_loop]\nepochs = 2\nsteps_per_epoch = [10, 100]\n"
+        "[scenarios.many_runs]\nn_runs = 5\n",
+        encoding="utf-8",
+    )
+    spec = userspec.load(path)
+    assert spec.frameworks == ["tracker"] and spec.repeat == 2
+    assert [c["steps_per_epoch"] for c in spec.scenarios["training_loop"]] == [10, 100]
+    configs = runner.scenario_configs(
+        runner.grids.QUICK, spec=spec.scenarios, overrides={"many_runs": {"n_values": [3, 4]}}
+    )
+    assert configs["many_runs"] == [{"n_runs": 5, "n_values": 3}, {"n_runs": 5, "n_values": 4}]
+    assert configs["training_loop"][0] == {"epochs": 2, "steps_per_epoch": 10, "n_weights": 10_000}
+    assert userspec.parse_set(["high_frequency.n_values=1e4,100"]) == {
+        "high_frequency": {"n_values": [10_000, 100]}
+    }
+    for bad, match in [
+        ("high_frequency.bogus=1", "no parameter 'bogus'"),
+        ("nope.n=1", "unknown scenario 'nope'"),
+        ("high_frequency=1", "scenario.param=value"),
+        ("high_frequency.n_values=-5", "must not be negative"),
+    ]:
+        with pytest.raises(userspec.SpecError, match=match):
+            userspec.parse_set([bad])
+    path.write_text("[scenarios.nope]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(userspec.SpecError, match="unknown scenario 'nope'"):
+        userspec.load(path)
+    path.write_text("repeat = [", encoding="utf-8")
+    with pytest.raises(userspec.SpecError, match="not valid TOML"):
+        userspec.load(path)
+
+
+@pytest.mark.postgres
+def test_shards_fill_one_postgresql_database(postgres_url: str) -> None:
+    """Two machines (here: two calls) running one shard each of the same command."""
+    opts = options(Path("unused"), frameworks=[MEMORY, f"{FAKE}:Float32"], repeat=3)
+    opts = opts._replace(db=postgres_url)
+    halves = []
+    for index in range(2):
+        fake = FakeCells()
+        summary = runner.run_suite(
+            opts._replace(shard=(index, 2)), stream=io.StringIO(), run_cell=fake
+        )
+        halves.append((summary, fake.calls))
+    (one, calls_one), (two, calls_two) = halves
+    assert one.suite_id == two.suite_id  # derived from the command and the commit
+    assert one.planned + two.planned == 12 and one.ran == one.planned and two.ran == two.planned
+    assert {tuple(sorted(c[2].items())) + c[:2] for c in calls_one}.isdisjoint(
+        {tuple(sorted(c[2].items())) + c[:2] for c in calls_two}
+    )
+    conn = tracker.connect(postgres_url)
+    try:
+        cells = [r.params for name in ("startup", "high_frequency")
+                 for r in conn.experiment(name).runs()]  # fmt: skip
+        assert len(cells) == 12 and {c[S.SUITE_ID] for c in cells} == {one.suite_id}
+        assert len(conn.experiment(S.SUITES_EXPERIMENT).runs()) == 2
+    finally:
+        conn.close()
+    again = runner.run_suite(
+        opts._replace(shard=(0, 2), resume=True, suite=one.suite_id),
+        stream=io.StringIO(),
+        run_cell=FakeCells(),
+    )
+    assert again.ran == 0 and again.already_stored == one.planned
