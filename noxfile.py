@@ -38,8 +38,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Micro-benchmarks of the reference tracker's hot paths, beside the raw floors."""
+    """The tracker's hot paths beside raw floors; the harness's own cost and stability."""
     session.install("-e", ".[all,test]")
+    # a null-adapter cell against `python -I -c pass` (median of 20), and the spread of the
+    # reference tracker's startup cell over 10 repetitions
+    session.run("trackbench", "bench-harness", "-n", "20", "--stability", "10")
     session.run(
         "pytest",
         "benchmarks",

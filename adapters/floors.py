@@ -152,7 +152,7 @@ class NumpyFloor(Adapter):
     def open(self, workdir: Path, service: Service | None) -> None:
         """The store is a folder inside the work directory."""
         self.root = workdir / "numpy-floor"
-        self.root.mkdir()
+        self.root.mkdir(exist_ok=True)  # several writer processes open one store
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """Make the run's folder and write its params as JSON; series are buffered."""

@@ -32,8 +32,11 @@ MARKDOWN_NAME = "report.md"
 
 HOW_TO_READ = [
     "Times are whole-process wall seconds per cell (a fresh worker process per repetition), "
-    "over the cells whose outcome is ok; every other outcome is counted beside them and "
-    "listed with its reason under Failures.",
+    "from the process's start to the end of the framework's finish(): interpreter start-up, "
+    "import, every phase, and making the data durable; the read-back and fidelity check "
+    "that follow are verification and are not counted (CPU and peak memory likewise). "
+    "Only cells whose outcome is ok are timed; every other outcome is counted beside them "
+    "and listed with its reason under Failures.",
     "median, IQR (interquartile range), and an interval: a 95% bootstrap interval of the "
     f"median ({stats.RESAMPLES} resamples, seeded) with {stats.MIN_FOR_INTERVAL} or more ok "
     "repetitions, the range (min to max) with fewer.",

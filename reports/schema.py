@@ -63,9 +63,11 @@ END_RUN_NS = "end_run_ns"
 FINISH_NS = "finish_ns"
 PHASE_FIELDS = (IMPORT_NS, SERVICE_START_NS, INIT_NS, START_RUN_NS, LOG_NS, END_RUN_NS, FINISH_NS)
 
-# Whole-process measurements.
+# Whole-process measurements, from the worker process's start to the end of finish() (the
+# read-back and fidelity check after it are verification, not counted); a cell that ended
+# before finish() is measured to the end of its process.
 WALL_NS = "wall_ns"
-CPU_NS = "cpu_ns"
+CPU_NS = "cpu_ns"  # the worker, its reaped children, and its live helpers (servers)
 PEAK_RSS_BYTES = "peak_rss_bytes"  # the worker plus its children
 DISK_BYTES = "disk_bytes"
 LEFTOVER_PROCESSES = "leftover_processes"

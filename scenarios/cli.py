@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 # Each module defines `register(subparsers)`, which adds its subcommand(s) with a
 # `func(args) -> int` default. Imported lazily so `trackbench --help` stays fast.
@@ -29,11 +30,16 @@ def _version() -> str:
         return "unknown"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block above them)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
-        prog="trackbench", description="Measure ML experiment trackers side by side."
-    )
+    parser = _Parser(prog="trackbench", description="Measure ML experiment trackers side by side.")
     parser.add_argument("--version", action="version", version=f"trackbench {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -346,6 +346,22 @@ def _stop_service(proc: Any, grace: float = 10.0) -> None:
     proc.wait()
 
 
+def _signal_measured(cell: dict[str, Any]) -> None:
+    """Tell the manager the measured part is over: what follows (read back, fidelity
+    check, stopping a server) is verification, not tracking, and is not in wall_ns."""
+    fd = cell.get("measured_fd")
+    if fd is None:
+        return
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ns = int((me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime) * 1e9)
+    peak_kib = max(me.ru_maxrss, children.ru_maxrss)
+    os.write(fd, f"{cpu_ns} {peak_kib}\n".encode())
+    os.close(fd)
+
+
 def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Run the cell described by `cell` and return its result (never raises)."""
     now = time.perf_counter_ns
@@ -428,6 +444,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         started = now()
         adapter.finish()
         result["finish_ns"] = now() - started
+        _signal_measured(cell)
 
         result["disk_bytes"] = disk_bytes(workdir)
         result["outcome"] = "ok"

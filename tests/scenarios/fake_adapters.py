@@ -335,3 +335,14 @@ class Broken(Memory):
     def load(self) -> None:
         """Fail the way such a framework fails."""
         raise ImportError("libcuda.so.1: cannot open shared object file")
+
+
+class SlowReader(Memory):
+    """Takes a second to read back: verification, which is not part of the measured cell."""
+
+    name = "slow-reader"
+
+    def read_back(self) -> list[RunData]:
+        """Sleep, then return what was logged."""
+        time.sleep(1.0)
+        return super().read_back()

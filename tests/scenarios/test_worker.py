@@ -252,3 +252,14 @@ def test_contract_workload_is_deterministic_and_special() -> None:
         contract.params({"nope": 1})
     with pytest.raises(KeyError, match="unknown workload"):
         workloads.get("nope")
+
+
+def test_measured_time_ends_at_finish_not_after_the_read_back() -> None:
+    started = time.perf_counter()
+    result = cell("SlowReader")
+    whole = time.perf_counter() - started
+    assert result["outcome"] == "ok" and result["fidelity"] == "exact"
+    assert whole >= 1.0  # the worker did read back, for a second
+    assert result["wall_ns"] < 0.9e9  # but the measured part ended with finish()
+    assert result["finish_ns"] < result["wall_ns"]
+    assert 0 < result["cpu_ns"] < 0.9e9 and result["peak_rss_bytes"] > 0
