@@ -134,6 +134,8 @@ def read_archive(path: Path) -> RunData:
                 kind, payload = message["type"], message["payload"]
                 if kind == "metric_msg":
                     metric = payload["metric"]
+                    if metric["step"] is None:  # Comet's own, e.g. "process duration"
+                        continue
                     points = metrics.setdefault(metric["metricName"], [])
                     # NaN and +-Infinity are written as the strings "NaN", "Infinity"
                     points.append((int(metric["step"]), float(metric["metricValue"])))
