@@ -8,9 +8,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -36,6 +39,15 @@ class Backend:
 
     dialect: str
     url: str
+    # Where large values go as files (beside a SQLite file); "": into the database.
+    files_path = ""
+
+    @property
+    def files_dir(self) -> Path | None:
+        """The folder for large values as files, or None when they go into the database."""
+        from pathlib import Path  # not at import: pathlib is a few ms of `import tracker`
+
+        return Path(self.files_path) if self.files_path else None
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` in one transaction, retried while other writers hold the database."""
@@ -89,6 +101,8 @@ class SQLiteBackend(Backend):
     def __init__(self, path: str) -> None:
         self.url = f"sqlite:///{path}"
         self.path = path
+        if path not in ("", ":memory:") and not path.startswith("file:"):
+            self.files_path = os.path.abspath(path) + ".objects"
         try:
             # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT below.
             self.conn = sqlite3.connect(

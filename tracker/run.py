@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tracker import values as V
@@ -50,7 +50,8 @@ class Run:
         self._rows: list[tuple[Any, ...]] = []
         self._fields: dict[str, V.Encoded] = {}
         self._names: set[str] = set()
-        self._chunked: set[str] = set()
+        self._chunked: set[str] = set()  # names whose value is in pieces or a file
+        self._files: dict[str, str] = {}  # name -> the file holding its value
         self._step = 0
         self._flush_due = time.monotonic() + db.flush_every_seconds
         self._params: dict[str, Any] | None = None
@@ -132,28 +133,24 @@ class Run:
         check_name(name, "field")
         encoded = V.encode(value, f"field {name!r}")
         if encoded.parts or encoded.nbytes > V.CHUNK_BYTES:
-            self._write_chunked(name, encoded)
+            self._store_large(name, encoded)
         else:
             self._fields[name] = encoded
             if name in self._chunked:
                 self.flush()
 
-    def _write_chunked(self, name: str, encoded: V.Encoded) -> None:
-        """Write a large field now, in pieces, in one transaction of its own."""
+    def _store_large(self, name: str, encoded: V.Encoded) -> None:
+        """Write a large field now, in a transaction of its own (see tracker.blobs)."""
+        from tracker import blobs
+
         self._fields.pop(name, None)
-
-        def work(tx: Any) -> None:
-            tx.execute("DELETE FROM chunks WHERE run_id = ? AND name = ?", (self.id, name))
-            count = 0
-            for count, piece in enumerate(encoded.chunks(), start=1):
-                tx.execute(
-                    "INSERT INTO chunks (run_id, name, seq, data) VALUES (?, ?, ?, ?)",
-                    (self.id, name, count - 1, piece),
-                )
-            tx.execute(UPSERT_FIELD, (self.id, name, encoded.kind, None, None, None, None, count))
-
-        self.db.backend.write(work)
+        relative = blobs.write(self.db, self.id, name, encoded)
         self._chunked.add(name)
+        replaced = self._files.pop(name, None)
+        if relative:
+            self._files[name] = relative
+        if replaced:
+            blobs.remove(self.db, replaced)
 
     def __getitem__(self, name: str) -> Any:
         """The stored field, with the type, dtype, shape and bits it was stored with."""
@@ -230,6 +227,7 @@ class Run:
             return
         self._rows, self._fields = [], {}
         ended_at = time.time()
+        stale = self._chunked.intersection(fields)  # large values replaced by small ones
 
         def work(tx: Any) -> None:
             if rows:
@@ -239,7 +237,6 @@ class Run:
                     UPSERT_FIELD,
                     [(self.id, name, *enc[:5], 0) for name, enc in fields.items()],
                 )
-                stale = self._chunked.intersection(fields)
                 if stale:
                     tx.executemany(
                         "DELETE FROM chunks WHERE run_id = ? AND name = ?",
@@ -258,7 +255,13 @@ class Run:
             self._rows = rows + self._rows
             self._fields = {**fields, **self._fields}
             raise
-        self._chunked.difference_update(fields)
+        self._chunked.difference_update(stale)
+        for name in stale:
+            replaced = self._files.pop(name, None)
+            if replaced:
+                from tracker import blobs
+
+                blobs.remove(self.db, replaced)
         self._flush_due = time.monotonic() + self.db.flush_every_seconds
         if status:
             self.status = status
@@ -284,26 +287,11 @@ def _check_step(step: Any) -> int:
 
 def load_value(db: Database, run_id: int, name: str, row: tuple[Any, ...]) -> Any:
     """Decode a stored field row (kind, 4 value columns, chunks), reading its pieces if any."""
-    kind, chunks = row[0], row[5]
-    what = f"field {name!r} of run {run_id}"
-    if not chunks:
-        return V.decode(V.Encoded(*row[:5]), what)
+    if not row[5]:
+        return V.decode(V.Encoded(*row[:5]), f"field {name!r} of run {run_id}")
+    from tracker import blobs
 
-    def pieces() -> Iterator[bytes]:
-        for seq in range(chunks):
-            found = db.backend.read(
-                "SELECT data FROM chunks WHERE run_id = ? AND name = ? AND seq = ?",
-                (run_id, name, seq),
-            )
-            if not found:
-                raise TrackerError(f"{what}: piece {seq} of {chunks} is missing")
-            yield bytes(found[0][0])
-
-    if kind in ("npy", "npscalar"):
-        from tracker import arrays
-
-        return arrays.decode_chunks(kind, pieces())
-    return V.decode(V.Encoded(kind, blob=b"".join(pieces())), what)
+    return blobs.read(db, run_id, name, row)
 
 
 # Runs started in this process and not ended yet, ended at interpreter exit.

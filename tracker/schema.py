@@ -8,6 +8,8 @@ Documented for people who prefer SQL:
     params(run_id, name, kind, value_real, value_int, value_text, value_blob)
     fields(run_id, name, kind, value_real, value_int, value_text, value_blob, chunks)
     chunks(run_id, name, seq, data)      a field's bytes in pieces when it is large
+                                         (on a database server; beside a SQLite file,
+                                         large values are files: see tracker.blobs)
     metrics(run_id, name, step, value, value_bits)
     views: run_overview (runs with their experiment's name), metric_values (metrics with names)
 
