@@ -18,7 +18,7 @@ class TrackerAdapter(Adapter):
     requirements = ("numpy>=1.26", "pandas>=2.1", "pyarrow>=15")
     project_packages = ("tracker",)
     fidelity = EXACT
-    array_mechanism = "NPY bytes in SQLite, chunked past the BLOB limit"
+    array_mechanism = "NPY bytes in a SQLite BLOB; over 16 MiB, an NPY file beside the database"
 
     def load(self) -> None:
         """Import the tracker (standard library only at import)."""
