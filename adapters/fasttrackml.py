@@ -15,12 +15,11 @@ from adapters.base import (
     MANY_RUNS,
     READ_BACK,
     STEPS,
-    Service,
 )
-from adapters.mlflow import MlflowAdapter
+from adapters.mlflow import OverHttp
 
 
-class FasttrackmlAdapter(MlflowAdapter):
+class FasttrackmlAdapter(OverHttp):
     """The `fml` tracking server with a SQLite database in the work directory; MLflow's client."""
 
     name = "fasttrackml"
@@ -95,25 +94,3 @@ class FasttrackmlAdapter(MlflowAdapter):
             "--default-artifact-root",
             (workdir / "artifacts").as_uri(),
         ]
-
-    def service_ready(self, service: Service) -> bool:
-        """Whether GET /health answers 200."""
-        import urllib.request  # ~30 ms: only cells with the server need it
-
-        # An opener without proxies: the worker's proxy variables point at a closed port.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{service.port}/health", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def tracking_uri(self, workdir: Path, service: Service | None) -> str:
-        """The server on the loopback."""
-        if service is None:
-            raise ValueError("fasttrackml needs the server the worker starts")
-        return f"http://127.0.0.1:{service.port}"
-
-    def artifact_location(self, experiment: str) -> str | None:
-        """None: the server's default root, set to the work directory above."""
-        return None

@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -190,7 +189,33 @@ class MlflowAdapter(Adapter):
         return out
 
 
-class MlflowServerAdapter(MlflowAdapter):
+class OverHttp(MlflowAdapter):
+    """The MLflow client talking to a tracking server the worker started on the loopback."""
+
+    def service_ready(self, service: Service) -> bool:
+        """Whether GET /health answers 200."""
+        import urllib.request  # ~30 ms: only the cells with a server pay it
+
+        # An opener without proxies: the worker's proxy variables point at a closed port.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"http://127.0.0.1:{service.port}/health", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def tracking_uri(self, workdir: Path, service: Service | None) -> str:
+        """The server on the loopback."""
+        if service is None:
+            raise ValueError(f"{self.name} needs the server the worker starts")
+        return f"http://127.0.0.1:{service.port}"
+
+    def artifact_location(self, experiment: str) -> str | None:
+        """None: the server's default artifact root (set inside the work directory)."""
+        return None
+
+
+class MlflowServerAdapter(OverHttp):
     """MLflow's own tracking server on 127.0.0.1 (SQLite backend), the client over HTTP."""
 
     name = "mlflow-server"
@@ -238,23 +263,3 @@ class MlflowServerAdapter(MlflowAdapter):
             "--uvicorn-opts",
             "--no-access-log",
         ]
-
-    def service_ready(self, service: Service) -> bool:
-        """Whether GET /health answers 200."""
-        # An opener without proxies: the worker's proxy variables point at a closed port.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{service.port}/health", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def tracking_uri(self, workdir: Path, service: Service | None) -> str:
-        """The server on the loopback."""
-        if service is None:
-            raise ValueError("mlflow-server needs the server the worker starts")
-        return f"http://127.0.0.1:{service.port}"
-
-    def artifact_location(self, experiment: str) -> str | None:
-        """None: the server's default root, which proxies artifacts to its destination."""
-        return None

@@ -146,9 +146,14 @@ def _legend(fig: Figure, section: Section, frameworks: Sequence[str], kind: str)
             handles.append(
                 Patch(facecolor=st.colour, hatch=st.hatch, edgecolor="white", label=label)
             )
+    # as many columns as fit the figure's width (about 0.06 inch a character at size 7, plus
+    # the swatch), so long version strings are never cut at the edges
+    column_inches = 0.6 + 0.06 * max((len(h.get_label()) for h in handles), default=1)
+    fits = max(1, int(fig.get_figwidth() / column_inches))
     fig.legend(
-        handles=handles, fontsize=7, ncols=min(6, max(len(handles), 1)), loc="outside upper center"
-    )
+        handles=handles, fontsize=7, ncols=min(6, fits, max(len(handles), 1)),
+        loc="outside upper center",
+    )  # fmt: skip
 
 
 def _new_figure(width: float, height: float, prov: Provenance) -> Figure:

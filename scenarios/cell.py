@@ -29,19 +29,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reports.schema import FIDELITIES, OUTCOMES
+from reports.schema import PHASE_FIELDS as TIMINGS
 from scenarios import envs
 
-OUTCOMES = ("ok", "timeout", "crash", "bad_output", "unsupported", "skipped")
-FIDELITIES = ("exact", "lossy", "wrong_data", "unverified", "not_checked")
-TIMINGS = (
-    "import_ns",
-    "init_ns",
-    "start_run_ns",
-    "log_ns",
-    "end_run_ns",
-    "finish_ns",
-    "service_start_ns",
-)
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
 # is a param there, `outside_paths` names the first outside files for the report.
 RESULT_KEYS = (

@@ -45,17 +45,8 @@ from adapters.base import (  # noqa: E402
     expand_env,
 )
 from adapters.registry import ADAPTERS, resolve  # noqa: E402
+from reports.schema import PHASE_FIELDS as TIMINGS  # noqa: E402  (names only, stdlib)
 from scenarios import workloads  # noqa: E402
-
-TIMINGS = (
-    "import_ns",
-    "init_ns",
-    "start_run_ns",
-    "log_ns",
-    "end_run_ns",
-    "finish_ns",
-    "service_start_ns",
-)
 
 
 class ServiceTimeout(Exception):
