@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# benchmark name -> (floor it is compared with, target ratio or None when only reported)
-RATIOS: dict[str, tuple[str, float | None]] = {}
+# (benchmark name, the floor it is compared with, target ratio or None when only reported)
+RATIOS: set[tuple[str, str, float | None]] = set()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
@@ -14,7 +14,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
         return
     medians = {bench.name: bench.stats.median for bench in session.benchmarks if bench.stats}
     lines = []
-    for name, (floor, target) in RATIOS.items():
+    for name, floor, target in sorted(RATIOS, key=str):
         if name in medians and floor in medians:
             ratio = medians[name] / medians[floor]
             verdict = "" if target is None else (" ok" if ratio <= target else " OVER TARGET")

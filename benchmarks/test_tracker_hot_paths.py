@@ -63,7 +63,7 @@ def _rows(n: int) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("n", [10**4, 10**6])
 def test_flush_tracker(benchmark: Any, tmp_path: Path, n: int) -> None:
     """run.flush() of n buffered values."""
-    RATIOS[f"test_flush_tracker[{n}]"] = (f"test_flush_raw_executemany[{n}]", 1.5)
+    RATIOS.add((f"test_flush_tracker[{n}]", f"test_flush_raw_executemany[{n}]", 1.5))
 
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
         run = tracker_run(fresh_path(tmp_path))
@@ -94,8 +94,8 @@ ARRAY = np.random.default_rng(0).standard_normal(10**6)
 
 def test_array_store_tracker(benchmark: Any, tmp_path: Path) -> None:
     """Store a 10^6 float64 array as a field and make it durable."""
-    RATIOS["test_array_store_tracker"] = ("test_array_store_raw_blob", 1.5)
-    RATIOS["test_array_store_tracker "] = ("test_array_store_numpy_save", None)
+    RATIOS.add(("test_array_store_tracker", "test_array_store_raw_blob", 1.5))
+    RATIOS.add(("test_array_store_tracker", "test_array_store_numpy_save", None))
 
     def store(run: tracker.Run) -> None:
         run["weights"] = ARRAY
@@ -128,7 +128,7 @@ def test_array_store_numpy_save(benchmark: Any, tmp_path: Path) -> None:
 
 def test_array_load_tracker(benchmark: Any, tmp_path: Path) -> None:
     """Load the stored 10^6 float64 array back, with its dtype and shape."""
-    RATIOS["test_array_load_tracker"] = ("test_array_load_raw_blob", None)
+    RATIOS.add(("test_array_load_tracker", "test_array_load_raw_blob", None))
     run = tracker_run(fresh_path(tmp_path))
     run["weights"] = ARRAY
     run.end()
@@ -167,9 +167,12 @@ RAW_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("script", ["tracker", "raw_sqlite3"])
 def test_whole_process_log_one_value(benchmark: Any, tmp_path: Path, script: str) -> None:
     """A fresh interpreter that imports, stores one value in a new database and exits."""
-    RATIOS["test_whole_process_log_one_value[tracker]"] = (
-        "test_whole_process_log_one_value[raw_sqlite3]",
-        2.0,
+    RATIOS.add(
+        (
+            "test_whole_process_log_one_value[tracker]",
+            "test_whole_process_log_one_value[raw_sqlite3]",
+            2.0,
+        )
     )
     code = TRACKER_SCRIPT if script == "tracker" else RAW_SCRIPT
     benchmark.pedantic(
