@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from adapters.base import (
     ARRAYS,
@@ -57,18 +56,6 @@ class FasttrackmlAdapter(OverHttp):
         "numpy.save to an NPY file, then log_artifact (the client copies it to the file:// root)"
     )
     leaves_behind = "nothing once the worker stops the server (files all in the work directory)"
-
-    def expect_scalar(self, value: float) -> Any:
-        """+/-inf comes back as +/-max float64, -0.0 as 0.0; everything else as logged."""
-        if math.isinf(value):
-            return math.copysign(sys.float_info.max, value)
-        if value == 0.0:
-            return 0.0  # the sign of zero is lost
-        return value
-
-    def expect_param(self, value: Any) -> Any:
-        """MLflow params are strings."""
-        return str(value)
 
     def version(self) -> str:
         """The fasttrackml wheel's version (the server binary it ships)."""
