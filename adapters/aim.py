@@ -16,6 +16,7 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
+    save_npy,
 )
 
 
@@ -75,11 +76,7 @@ class AimAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Save as NPY and log it as an artifact: Aim has no array type (Distribution bins it)."""
-        import numpy as np
-
-        self._scratch.mkdir(exist_ok=True)
-        path = self._scratch / f"{name}.npy"
-        np.save(path, array, allow_pickle=False)
+        path = save_npy(self._scratch, name, array)
         try:
             self._run.log_artifact(os.fspath(path), name=f"{name}.npy", block=True)
         finally:

@@ -159,3 +159,13 @@ class Adapter:
 def expand_env(env: dict[str, str], workdir: Path) -> dict[str, str]:
     """The adapter's environment variables with `{workdir}` filled in."""
     return {key: value.replace("{workdir}", os.fspath(workdir)) for key, value in env.items()}
+
+
+def save_npy(folder: Path, name: str, array: Any) -> Path:
+    """Write `array` as `folder/name.npy` (no pickles), for frameworks that store files."""
+    import numpy as np  # only array cells pay for it
+
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.npy"
+    np.save(path, array, allow_pickle=False)
+    return path

@@ -21,6 +21,7 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
+    save_npy,
 )
 
 
@@ -134,11 +135,7 @@ class MlflowAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Save as NPY and log it as an artifact: MLflow has no array type of its own."""
-        import numpy as np
-
-        self.scratch.mkdir(exist_ok=True)
-        path = self.scratch / f"{name}.npy"
-        np.save(path, array, allow_pickle=False)
+        path = save_npy(self.scratch, name, array)
         try:
             self.client.log_artifact(self.run_id, os.fspath(path))
         finally:

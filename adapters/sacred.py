@@ -18,6 +18,7 @@ from adapters.base import (
     Adapter,
     RunData,
     Unsupported,
+    save_npy,
 )
 
 # Sacred adds a `seed` entry to every run's config by itself; it is not one of our params
@@ -154,13 +155,9 @@ class SacredAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Save the array as a .npy file and add it as an artifact (Sacred copies the file)."""
-        import numpy as np
-
         if "/" in name or name.startswith("."):
             raise Unsupported(f"sacred artifact names are file names; got {name!r}")
-        self._scratch.mkdir(exist_ok=True)
-        path = self._scratch / f"{name}.npy"
-        np.save(path, array, allow_pickle=False)
+        path = save_npy(self._scratch, name, array)
         self._run.add_artifact(os.fspath(path), name=f"{name}.npy")
         path.unlink()
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK, STEPS, Adapter, RunData
+from adapters.base import (
+    ARRAYS,
+    LARGE_ARRAYS,
+    MANY_RUNS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    save_npy,
+)
 
 
 class TrackioAdapter(Adapter):
@@ -69,11 +78,7 @@ class TrackioAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Save the array as .npy and log it as an artifact of the run."""
-        import numpy as np
-
-        self._scratch.mkdir(exist_ok=True)
-        path = self._scratch / f"{name}.npy"
-        np.save(path, array, allow_pickle=False)
+        path = save_npy(self._scratch, name, array)
         self._run.log_artifact(path, name=name, type="numpy")
         path.unlink()
 

@@ -21,6 +21,7 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
+    save_npy,
 )
 
 # The `.wandb` file format (LevelDB's log format behind a 7-byte W&B header), as written by
@@ -161,11 +162,7 @@ class WandbAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """An NPY file in a wandb.Artifact: W&B's mechanism for arbitrary files and data."""
-        import numpy as np
-
-        self.scratch.mkdir(exist_ok=True)
-        path = self.scratch / f"{name}.npy"
-        np.save(path, array, allow_pickle=False)
+        path = save_npy(self.scratch, name, array)
         artifact = self.lib.Artifact(name, type=ARRAY_ARTIFACT_TYPE)
         # The default policy "mutable" copies the file into the staging area at once, so
         # the scratch file can go.
