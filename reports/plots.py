@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from reports import analysis, stats
 from reports import schema as S
@@ -238,17 +238,35 @@ def _fail_label(
     )
 
 
+class _Grouped(NamedTuple):
+    """What a grouped-bar figure is laid out from: configurations in rows of bars."""
+
+    configs: list[str]
+    frameworks: list[str]
+    look: dict[str, Style]
+    by_key: dict[tuple[str, str], Row]
+    chunks: list[list[str]]
+    per_row: int
+    width: float  # inches one row of bars needs (before the figure's own minimum)
+
+
+def _grouped(section: Section, scenario: str, rows: Sequence[Row]) -> _Grouped:
+    configs = list(section.configs(scenario))
+    frameworks = [f for f in section.frameworks() if any(r.framework == f for r in rows)]
+    chunks = _chunks(configs, len(frameworks))
+    per_row = len(chunks[0])
+    return _Grouped(
+        configs, frameworks, styles(section), {(r.config, r.framework): r for r in rows},
+        chunks, per_row, min(15.0, 1.2 + 0.3 * per_row * (len(frameworks) + 1)),
+    )  # fmt: skip
+
+
 def bars(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
     """Grouped bars of median wall time per configuration and framework, log axis."""
-    configs = section.configs(scenario)
-    frameworks = [f for f in section.frameworks() if any(r.framework == f for r in rows)]
-    look = styles(section)
-    by_key = {(r.config, r.framework): r for r in rows}
-    chunks = _chunks(configs, len(frameworks))
-    per_row = len(chunks[0])
-    width_in = max(6.5, min(15.0, 1.2 + 0.3 * per_row * (len(frameworks) + 1)))
+    _, frameworks, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
+    width_in = max(6.5, width)
     fig = _new_figure(width_in, 0.9 + 3.2 * len(chunks), prov)
     axes = fig.subplots(len(chunks), 1, sharey=True, squeeze=False)[:, 0]
     width = 0.8 / max(len(frameworks), 1)
@@ -497,14 +515,9 @@ def resources(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
     """Median peak memory and bytes left on disk per configuration and framework, log axes."""
-    configs = section.configs(scenario)
-    frameworks = [f for f in section.frameworks() if any(r.framework == f for r in rows)]
-    look = styles(section)
-    by_key = {(r.config, r.framework): r for r in rows}
-    chunks = _chunks(configs, len(frameworks))
-    per_row = len(chunks[0])
+    configs, frameworks, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
     side_by_side = len(chunks) == 1 and per_row * len(frameworks) <= 20
-    panel_w = max(3.2, min(15.0, 1.2 + 0.3 * per_row * (len(frameworks) + 1)))
+    panel_w = max(3.2, width)
     if side_by_side:
         fig = _new_figure(max(8.0, 2 * panel_w), 4.0, prov)
         grid = fig.subplots(1, 2, squeeze=False)
