@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy
 
-from tracker.values import CHUNK_BYTES, Encoded
+from tracker.encoded import CHUNK_BYTES, Encoded
 
 
 def encode(value: Any) -> Encoded | None:

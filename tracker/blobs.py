@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker import values as V
+from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
-    from tracker.database import Database
+    from tracker.backends import Backend
 
 EXTERNAL = -1
 _RELATIVE = re.compile(r"[0-9]+/[0-9a-f]{32}\.[a-z]+")
@@ -31,9 +32,9 @@ _UPSERT = (
 _CLEAR = "DELETE FROM chunks WHERE run_id = ? AND name = ?"
 
 
-def write(db: Database, run_id: int, name: str, encoded: V.Encoded) -> str | None:
+def write(backend: Backend, run_id: int, name: str, encoded: Encoded) -> str | None:
     """Store a large value now, in a transaction of its own; its file's path, if in a file."""
-    folder = db.backend.files_dir
+    folder = backend.files_dir
     if folder is None:
 
         def in_pieces(tx: Any) -> None:
@@ -46,7 +47,7 @@ def write(db: Database, run_id: int, name: str, encoded: V.Encoded) -> str | Non
                 )
             tx.execute(_UPSERT, (run_id, name, encoded.kind, None, count))
 
-        db.backend.write(in_pieces)
+        backend.write(in_pieces)
         return None
 
     relative = f"{run_id}/{uuid.uuid4().hex}.{encoded.kind}"
@@ -61,37 +62,39 @@ def write(db: Database, run_id: int, name: str, encoded: V.Encoded) -> str | Non
             tx.execute(_CLEAR, (run_id, name))
             tx.execute(_UPSERT, (run_id, name, encoded.kind, relative, EXTERNAL))
 
-        db.backend.write(in_file)
+        backend.write(in_file)
     except BaseException:
         path.unlink(missing_ok=True)  # the database never points at a partial file
         raise
     return relative
 
 
-def remove(db: Database, relative: str) -> None:
+def remove(backend: Backend, relative: str) -> None:
     """Delete a file no field points at any more."""
-    if db.backend.files_dir is not None:
-        (db.backend.files_dir / relative).unlink(missing_ok=True)
+    if backend.files_dir is not None:
+        (backend.files_dir / relative).unlink(missing_ok=True)
 
 
-def read(db: Database, run_id: int, name: str, row: tuple[Any, ...]) -> Any:
+def read(backend: Backend, run_id: int, name: str, row: tuple[Any, ...]) -> Any:
     """The large value of a stored field row (kind, 4 value columns, chunks)."""
     kind, chunks = row[0], row[5]
     what = f"field {name!r} of run {run_id}"
     pieces = (
-        _file_pieces(db, row[3], what) if chunks == EXTERNAL
-        else _table_pieces(db, run_id, name, chunks, what)
+        _file_pieces(backend, row[3], what) if chunks == EXTERNAL
+        else _table_pieces(backend, run_id, name, chunks, what)
     )  # fmt: skip
     if kind in ("npy", "npscalar"):
         from tracker import arrays
 
         return arrays.decode_chunks(kind, pieces)  # filled in place: no second copy
-    return V.decode(V.Encoded(kind, blob=b"".join(pieces)), what)
+    return V.decode(Encoded(kind, blob=b"".join(pieces)), what)
 
 
-def _table_pieces(db: Database, run_id: int, name: str, count: int, what: str) -> Iterator[bytes]:
+def _table_pieces(
+    backend: Backend, run_id: int, name: str, count: int, what: str
+) -> Iterator[bytes]:
     for seq in range(count):
-        found = db.backend.read(
+        found = backend.read(
             "SELECT data FROM chunks WHERE run_id = ? AND name = ? AND seq = ?",
             (run_id, name, seq),
         )
@@ -100,15 +103,15 @@ def _table_pieces(db: Database, run_id: int, name: str, count: int, what: str) -
         yield bytes(found[0][0])
 
 
-def _file_pieces(db: Database, relative: str, what: str) -> Iterator[bytes]:
-    folder = db.backend.files_dir
+def _file_pieces(backend: Backend, relative: str, what: str) -> Iterator[bytes]:
+    folder = backend.files_dir
     # a path from the database is data: only names this module writes are followed
     if folder is None or not _RELATIVE.fullmatch(relative or ""):
         raise TrackerError(f"{what} points at {relative!r}, not a file this tracker wrote")
     path: Path = folder / relative
     try:
         with open(path, "rb") as source:
-            while piece := source.read(V.CHUNK_BYTES):
+            while piece := source.read(CHUNK_BYTES):
                 yield piece
     except FileNotFoundError:
         raise TrackerError(

@@ -11,7 +11,8 @@ from tracker import schema
 from tracker import values as V
 from tracker.backends import Backend, Transaction, open_backend
 from tracker.errors import TrackerError
-from tracker.run import RUNNING, VALUE_COLUMNS, Run, check_name
+from tracker.run import RUNNING, Run, check_name, open_runs
+from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,9 +116,7 @@ class Database:
 
     def close(self) -> None:
         """End this database's open runs (as COMPLETED) and close the connection."""
-        from tracker.run import _OPEN_RUNS
-
-        for run in [run for run in _OPEN_RUNS.values() if run.db is self]:
+        for run in open_runs(self):
             run.end()
         self.backend.close()
 
@@ -226,7 +225,7 @@ class Experiment:
         from tracker import frames
 
         self._flush_open_runs()
-        return frames.runs_frame(self.db, self.id, objects)
+        return frames.runs_frame(self.db.backend, self.id, objects)
 
     def metrics_df(self) -> pd.DataFrame:
         """Every metric value of this experiment: run_id, name, step, value (long form)."""
@@ -240,8 +239,6 @@ class Experiment:
         )
 
     def _flush_open_runs(self) -> None:
-        from tracker.run import _OPEN_RUNS
-
-        for run in list(_OPEN_RUNS.values()):
-            if run.db is self.db and run.experiment.id == self.id:
+        for run in open_runs(self.db):
+            if run.experiment.id == self.id:
                 run.flush()

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tracker import fields
 from tracker import values as V
-from tracker.backends import Backend
-from tracker.run import VALUE_COLUMNS, load_value
+from tracker.encoded import Encoded
+from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
-    from tracker.database import Database
+    from tracker.backends import Backend
 
 
-def runs_frame(db: Database, experiment_id: int, objects: bool) -> pd.DataFrame:
+def runs_frame(backend: Backend, experiment_id: int, objects: bool) -> pd.DataFrame:
     """One row per run of an experiment, params and fields as prefixed columns."""
-    backend = db.backend
     runs = backend.read(
         "SELECT id, name, status, created_at, ended_at FROM runs WHERE experiment_id = ?"
         " ORDER BY id",
@@ -50,13 +50,13 @@ def runs_frame(db: Database, experiment_id: int, objects: bool) -> pd.DataFrame:
         f"SELECT run_id, name, {VALUE_COLUMNS} FROM params WHERE {in_experiment}",
         (experiment_id,),
     ):
-        put(f"params.{name}", run_id, V.decode(V.Encoded(*stored), f"param {name!r}"))
+        put(f"params.{name}", run_id, V.decode(Encoded(*stored), f"param {name!r}"))
     kinds = "" if objects else f" AND kind IN ({', '.join('?' * len(V.SCALAR_KINDS))})"
     for run_id, name, *stored in backend.read(
         f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_experiment}{kinds}",
         (experiment_id, *(() if objects else V.SCALAR_KINDS)),
     ):
-        put(f"fields.{name}", run_id, load_value(db, run_id, name, tuple(stored)))
+        put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
     for column in sorted(extra, key=lambda c: (not c.startswith("params."), c)):
         columns[column] = extra[column]
     return pd.DataFrame(columns)

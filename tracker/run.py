@@ -6,15 +6,18 @@ import atexit
 import sys
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from tracker import fields
 from tracker import values as V
+from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import TrackerError
+from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracker.database import Database, Experiment
+    from tracker.backends import Backend
 
 RUNNING, COMPLETED, FAILED = "RUNNING", "COMPLETED", "FAILED"
 
@@ -26,7 +29,23 @@ UPSERT_FIELD = (
     " value_text = excluded.value_text, value_blob = excluded.value_blob,"
     " chunks = excluded.chunks"
 )
-VALUE_COLUMNS = "kind, value_real, value_int, value_text, value_blob"
+
+
+# A run knows its database and experiment by what it uses of them (tracker.database builds
+# both and imports this module, never the other way round).
+class Owner(Protocol):
+    """What a run needs of its database: the connection and when to flush."""
+
+    backend: Backend
+    flush_every_rows: int
+    flush_every_seconds: float
+
+
+class Named(Protocol):
+    """What a run needs of its experiment."""
+
+    id: int
+    name: str
 
 
 def check_name(name: Any, what: str) -> str:
@@ -40,7 +59,7 @@ class Run:
     """One run of an experiment; use as a context manager, or call end() yourself."""
 
     def __init__(
-        self, db: Database, experiment: Experiment, run_id: int, name: str | None, status: str
+        self, db: Owner, experiment: Named, run_id: int, name: str | None, status: str
     ) -> None:
         self.db = db
         self.experiment = experiment
@@ -48,7 +67,7 @@ class Run:
         self.name = name
         self.status = status
         self._rows: list[tuple[Any, ...]] = []
-        self._fields: dict[str, V.Encoded] = {}
+        self._fields: dict[str, Encoded] = {}
         self._names: set[str] = set()
         self._chunked: set[str] = set()  # names whose value is in pieces or a file
         self._files: dict[str, str] = {}  # name -> the file holding its value
@@ -132,25 +151,25 @@ class Run:
         self._check_open()
         check_name(name, "field")
         encoded = V.encode(value, f"field {name!r}")
-        if encoded.parts or encoded.nbytes > V.CHUNK_BYTES:
+        if encoded.parts or encoded.nbytes > CHUNK_BYTES:
             self._store_large(name, encoded)
         else:
             self._fields[name] = encoded
             if name in self._chunked:
                 self.flush()
 
-    def _store_large(self, name: str, encoded: V.Encoded) -> None:
+    def _store_large(self, name: str, encoded: Encoded) -> None:
         """Write a large field now, in a transaction of its own (see tracker.blobs)."""
         from tracker import blobs
 
         self._fields.pop(name, None)
-        relative = blobs.write(self.db, self.id, name, encoded)
+        relative = blobs.write(self.db.backend, self.id, name, encoded)
         self._chunked.add(name)
         replaced = self._files.pop(name, None)
         if relative:
             self._files[name] = relative
         if replaced:
-            blobs.remove(self.db, replaced)
+            blobs.remove(self.db.backend, replaced)
 
     def __getitem__(self, name: str) -> Any:
         """The stored field, with the type, dtype, shape and bits it was stored with."""
@@ -162,7 +181,7 @@ class Run:
         )
         if not rows:
             raise KeyError(name)
-        return load_value(self.db, self.id, name, rows[0])
+        return fields.load(self.db.backend, self.id, name, rows[0])
 
     def __contains__(self, name: object) -> bool:
         return name in self._fields or name in self.keys()
@@ -183,7 +202,7 @@ class Run:
                 (self.id,),
             )
             self._params = {
-                row[0]: V.decode(V.Encoded(*row[1:]), f"param {row[0]!r}") for row in rows
+                row[0]: V.decode(Encoded(*row[1:]), f"param {row[0]!r}") for row in rows
             }
         return dict(self._params)
 
@@ -261,7 +280,7 @@ class Run:
             if replaced:
                 from tracker import blobs
 
-                blobs.remove(self.db, replaced)
+                blobs.remove(self.db.backend, replaced)
         self._flush_due = time.monotonic() + self.db.flush_every_seconds
         if status:
             self.status = status
@@ -285,17 +304,13 @@ def _check_step(step: Any) -> int:
     return as_int
 
 
-def load_value(db: Database, run_id: int, name: str, row: tuple[Any, ...]) -> Any:
-    """Decode a stored field row (kind, 4 value columns, chunks), reading its pieces if any."""
-    if not row[5]:
-        return V.decode(V.Encoded(*row[:5]), f"field {name!r} of run {run_id}")
-    from tracker import blobs
-
-    return blobs.read(db, run_id, name, row)
-
-
 # Runs started in this process and not ended yet, ended at interpreter exit.
 _OPEN_RUNS: dict[int, Run] = {}
+
+
+def open_runs(db: Owner | None = None) -> list[Run]:
+    """The runs started in this process and not ended yet: of one database, or all."""
+    return [run for run in _OPEN_RUNS.values() if db is None or run.db is db]
 
 
 @atexit.register

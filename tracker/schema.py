@@ -21,6 +21,8 @@ then NULL for NaN, so plain SQL sees NaN as NULL.
 from __future__ import annotations
 
 SCHEMA_VERSION = 1
+# A stored value's columns, in the order of tracker.encoded.Encoded (params and fields).
+VALUE_COLUMNS = "kind, value_real, value_int, value_text, value_blob"
 
 _TYPES = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "int": "INTEGER", "real": "REAL", "blob": "BLOB"},

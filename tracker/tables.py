@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.encoded import Encoded
 from tracker.errors import TrackerError
-from tracker.values import Encoded
 
 
 def _ipc_bytes(table: Any) -> bytes:

@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
+from tracker.encoded import Encoded
 from tracker.errors import TrackerError
 
 _F64 = struct.Struct("<d")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Blobs larger than this are stored in pieces (one SQLite BLOB holds at most 10^9 bytes, and
-# pieces keep peak memory near the value's own size when storing and loading).
-CHUNK_BYTES = 16 * 1024 * 1024
 # Kinds whose loading is cheap enough for runs_df() to include them by default.
 SCALAR_KINDS = (
     "none",
@@ -43,29 +40,6 @@ SCALAR_KINDS = (
     "date",
     "npscalar",
 )
-
-
-class Encoded(NamedTuple):
-    """A value as stored: its kind, its native columns, and its bytes (possibly in parts)."""
-
-    kind: str
-    real: float | None = None
-    integer: int | None = None
-    text: str | None = None
-    blob: bytes | None = None
-    parts: tuple[Any, ...] = ()  # for large values: header bytes then memoryviews, not joined
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the stored bytes."""
-        return len(self.blob) if self.blob is not None else sum(len(p) for p in self.parts)
-
-    def chunks(self) -> Iterator[Any]:
-        """The stored bytes in pieces of at most CHUNK_BYTES, without copying the data."""
-        for part in self.parts or (self.blob,):
-            view = memoryview(part).cast("B")
-            for start in range(0, len(view), CHUNK_BYTES):
-                yield view[start : start + CHUNK_BYTES]
 
 
 def float_columns(value: float) -> tuple[float | None, bytes | None]:

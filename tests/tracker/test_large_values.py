@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tracker
-from tracker.values import CHUNK_BYTES
+from tracker.encoded import CHUNK_BYTES
 
 BIG = np.arange(CHUNK_BYTES // 8 + 1000, dtype=np.float64)  # a little over one piece
 FORTRAN = np.asfortranarray(np.arange(2100 * 1000, dtype=np.float64).reshape(2100, 1000))
