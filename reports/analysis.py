@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from reports import schema as S
 from reports import stats
-from reports.results import CONFIG, MACHINE, SCENARIO, Results, SuiteRun, is_missing, plain
 from reports.stats import Ratio, Summary
-from scenarios.cli import UsageError
+from results import schema as S
+from results.cells import CONFIG, MACHINE, SCENARIO, Results, SuiteRun, is_missing, plain
+from results.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DB = "results/trackbench.db"  # kept equal to reports.results.DEFAULT_DB by a test
+from results.database import DEFAULT_DB
+
 DEFAULT_OUT = "report"
 
 
@@ -113,7 +114,8 @@ def report_command(args: argparse.Namespace) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report."""
     from reports import analysis, render
-    from reports.results import load, need
+    from results.cells import load
+    from results.errors import need
 
     need("matplotlib", "report")
     results = load(args.db)
@@ -131,7 +133,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two suites."""
     from reports import compare
-    from scenarios.cli import UsageError
+    from results.errors import UsageError
 
     if args.metric not in compare.METRICS:
         known = ", ".join(compare.METRICS)
@@ -151,7 +153,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the raw samples."""
     from reports import export
-    from reports.results import load
+    from results.cells import load
 
     results = load(args.db)
     csv_path, parquet_path, n = export.export(results, Path(args.out), args.suite)

@@ -12,10 +12,11 @@ import os
 from dataclasses import dataclass
 
 from reports import analysis, stats
-from reports import schema as S
 from reports.analysis import Row, Section
-from reports.results import Results, load, to_url
-from scenarios.cli import UsageError
+from results import schema as S
+from results.cells import Results, load
+from results.database import to_url
+from results.errors import UsageError
 
 REGRESSION = "regression"
 NEW_FAILURE = "new failure"

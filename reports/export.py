@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reports import schema as S
-from reports.results import NUMBER_FIELDS, Results, is_missing, need
+from results import schema as S
+from results.cells import NUMBER_FIELDS, Results, is_missing
+from results.errors import need
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from reports import analysis, stats
-from reports import schema as S
 from reports.analysis import Row, Section
 from reports.provenance import Provenance
-from reports.results import CONFIG, SCENARIO, config_label
+from results import schema as S
+from results.cells import CONFIG, SCENARIO, config_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

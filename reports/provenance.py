@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
-from reports import schema as S
 from reports.analysis import Section
+from results import schema as S
 
 
 def trackbench_version() -> str:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reports import analysis, plots, stats
-from reports import schema as S
 from reports.analysis import Failure, FidelityNote, Leftover, Row, Section
 from reports.plots import Image
 from reports.provenance import Provenance, now, provenance
-from reports.results import Results
+from results import schema as S
+from results.cells import Results
 
 IMG_DIR = "img"
 HTML_NAME = "index.html"

@@ -29,8 +29,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.schema import FIDELITIES, OUTCOMES
-from reports.schema import PHASE_FIELDS as TIMINGS
+from results.schema import FIDELITIES, OUTCOMES
+from results.schema import PHASE_FIELDS as TIMINGS
 from scenarios import envs
 
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
@@ -271,12 +271,16 @@ def run_cell(
     with_: Sequence[str] = (),
     service_timeout: float = 60.0,
     keep: bool = False,
+    python_args: Sequence[str] = (),
+    stderr_copy: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Run one cell in a fresh worker process; a dict keyed as in RESULT_KEYS.
 
     `python` is the interpreter to run the worker with (default: the framework's built
     environment; EnvError if it is not built). Failures of the cell are outcomes, never
     exceptions. `keep` leaves the cell's temporary directory in place for inspection.
+    `python_args` go between `python -I` and the worker (a profiler's, `-X importtime`);
+    `stderr_copy` receives the worker's whole stderr.
     """
     python = Path(python) if python is not None else envs.python_for(framework, with_)
     cell_dir = Path(tempfile.mkdtemp(prefix="trackbench-cell-"))
@@ -312,6 +316,7 @@ def run_cell(
             argv = [
                 os.fspath(python),
                 "-I",
+                *python_args,
                 os.fspath(envs.WORKER),
                 os.fspath(cell_dir / "cell.json"),
             ]
@@ -369,6 +374,8 @@ def run_cell(
             outside_files=len(outside),
             outside_paths=[_display(p, cell_dir) for p in outside[:20]],
         )
+        if stderr_copy is not None:
+            shutil.copyfile(stderr_path, stderr_copy)
         return result
     finally:
         if not keep:

@@ -1,4 +1,9 @@
-"""The `trackbench` command line: one subcommand per module listed in COMMANDS."""
+"""The `trackbench` command line: one subcommand per module listed in COMMANDS.
+
+The command line is the one place where the layers meet: it names each layer's subcommand
+module (the runner's here, the reports' `reports.cli`) and imports it by that name, so that
+neither layer imports the other.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
 
+from results.errors import UsageError
+
 # Each module defines `register(subparsers)`, which adds its subcommand(s) with a
 # `func(args) -> int` default. Imported lazily so `trackbench --help` stays fast.
 COMMANDS = [
@@ -17,10 +24,6 @@ COMMANDS = [
     "scenarios.cmd_run",
     "reports.cli",
 ]
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
 
 
 def _version() -> str:
@@ -67,8 +70,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, so `python -m scenarios.cli` catches the same
-    # UsageError class the subcommand modules raise (not a copy defined in __main__).
-    from scenarios.cli import main as imported_main
-
-    sys.exit(imported_main())
+    sys.exit(main())

@@ -16,9 +16,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Log two runs, one fine-tuning the other, and print what was stored."""
-    import tracker
+    from results.database import open_for_writing  # creates the file's folder, one-line errors
 
-    db = tracker.connect(args.db)
+    db = open_for_writing(args.db)
     exp = db.experiment("demo")
     with exp.run("pretrain", params={"lr": 0.1, "epochs": 3}, tags=["demo"]) as base:
         for step in range(300):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from results.errors import UsageError
 from scenarios import envs
-from scenarios.cli import UsageError
 
 
 def register(subparsers: Any) -> None:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scenarios.cli import UsageError
+from results.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -113,7 +113,8 @@ def register(subparsers: Any) -> None:
 
 def options_from(args: argparse.Namespace) -> Any:
     """The runner's Options from parsed arguments; UsageError for bad values."""
-    from scenarios import grids, runner, userspec
+    from results.database import DEFAULT_DB
+    from scenarios import grids, plan, runner, userspec
 
     if args.grid not in grids.GRIDS:
         raise UsageError(f"unknown grid {args.grid!r}; known: {', '.join(grids.GRIDS)}")
@@ -123,12 +124,9 @@ def options_from(args: argparse.Namespace) -> Any:
                         ("--budget", args.budget)):  # fmt: skip
         if value is not None and not value > 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
-    try:
-        shard = runner.parse_shard(args.shard) if args.shard else None
-        overrides = userspec.parse_set(args.sets)
-        spec = userspec.load(args.spec) if args.spec else None
-    except (runner.RunnerError, userspec.SpecError) as exc:
-        raise UsageError(str(exc)) from None
+    shard = plan.parse_shard(args.shard) if args.shard else None
+    overrides = userspec.parse_set(args.sets)
+    spec = userspec.load(args.spec) if args.spec else None
     repeat = args.repeat
     if repeat is None and spec is not None:
         repeat = spec.repeat
@@ -137,7 +135,7 @@ def options_from(args: argparse.Namespace) -> Any:
         frameworks=args.frameworks or (),
         scenarios=args.scenarios or (),
         repeat=repeat,
-        db=args.db or os.environ.get("TRACKBENCH_DB") or runner.DEFAULT_DB,
+        db=args.db or os.environ.get("TRACKBENCH_DB") or DEFAULT_DB,
         resume=args.resume,
         suite=args.suite,
         shard=shard,
@@ -176,10 +174,7 @@ def main_run(args: argparse.Namespace) -> int:
     from scenarios import runner
 
     options = options_from(args)
-    try:
-        summary = runner.run_suite(options)
-    except runner.RunnerError as exc:
-        raise UsageError(str(exc)) from None
+    summary = runner.run_suite(options)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.outcomes.items())) or "nothing"
     print(
         f"suite {summary.suite_id}: {summary.ran} cells run in {summary.seconds:.0f} s "
@@ -275,58 +270,6 @@ def _profile_tools() -> Path:
     return folder
 
 
-def _launch(
-    python: Path, argv_prefix: list[str], framework: str, scenario: str, params: dict[str, Any],
-    timeout: float,
-) -> tuple[int, str, float]:  # fmt: skip
-    """Run the worker on one cell as `argv_prefix + [worker, cell.json]`; (code, stderr, s)."""
-    import json
-    import shutil
-    import uuid
-
-    from scenarios import cell, envs
-
-    cell_dir = Path(tempfile.mkdtemp(prefix="trackbench-profile-"))
-    try:
-        work, home, tmp = cell_dir / "work", cell_dir / "home", cell_dir / "tmp"
-        for folder in (work, home, tmp):
-            folder.mkdir()
-        spec = {
-            "framework": framework,
-            "workload": scenario,
-            "params": params,
-            "workdir": os.fspath(work),
-            "result": os.fspath(cell_dir / "result.json"),
-            "service_log": os.fspath(cell_dir / "service.log"),
-            "service_timeout": min(60.0, timeout),
-        }
-        (cell_dir / "cell.json").write_text(json.dumps(spec), encoding="utf-8")
-        with cell.closed_port() as port:
-            env = cell.worker_env(python, home, tmp, uuid.uuid4().hex, port)
-            started = time.perf_counter()
-            try:
-                proc = subprocess.run(
-                    [*argv_prefix, os.fspath(envs.WORKER), os.fspath(cell_dir / "cell.json")],
-                    cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
-                    start_new_session=True,
-                )  # fmt: skip
-            except subprocess.TimeoutExpired:
-                raise UsageError(f"the cell did not finish within {timeout:g} s") from None
-            seconds = time.perf_counter() - started
-        outcome = ""
-        with_result = cell_dir / "result.json"
-        if with_result.exists():
-            result = json.loads(with_result.read_text(encoding="utf-8"))
-            outcome = f"{result.get('outcome')} {result.get('reason', '')}".strip()
-        return (
-            proc.returncode,
-            proc.stderr + (f"\n# outcome: {outcome}\n" if outcome else ""),
-            seconds,
-        )
-    finally:
-        shutil.rmtree(cell_dir, ignore_errors=True)
-
-
 def importtime_tree(stderr: str, top: int = 15) -> list[tuple[int, int, str]]:
     """The largest cumulative imports of an `-X importtime` log: (cumulative us, self us, name)."""
     rows = []
@@ -345,53 +288,57 @@ def importtime_tree(stderr: str, top: int = 15) -> list[tuple[int, int, str]]:
 
 def main_profile(args: argparse.Namespace) -> int:
     """Profile one cell; writes FRAMEWORK-SCENARIO.html and .importtime.txt under --out."""
-    from scenarios import envs, runner, userspec
+    from scenarios import cell, envs, plan, userspec
 
+    workload = plan.check_scenario(args.scenario)
+    given: dict[str, Any] = {}
+    for item in args.params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"parameters are K=V, got {item!r}")
+        given[key.strip()] = userspec.parse_value(value)
     try:
-        workload = runner.check_scenario(args.scenario)
-        given: dict[str, Any] = {}
-        for item in args.params:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise UsageError(f"parameters are K=V, got {item!r}")
-            given[key.strip()] = userspec._value(value)
         params = workload.params(given)
-        info = envs.describe((args.framework,))[args.framework]
-        if "error" in info:
-            raise UsageError(f"framework {args.framework!r}: {info['error']}")
-        spec = envs.spec_for(args.framework, info=info)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    try:
+        spec = envs.spec_for(args.framework, info=envs.declared(args.framework))
         if spec.state() != "ready":
             print(f"building the {args.framework} environment ...", file=sys.stderr)
             envs.build(spec)
-    except (runner.RunnerError, envs.EnvError) as exc:
+    except envs.EnvError as exc:
         raise UsageError(str(exc)) from None
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.framework}-{args.scenario}"
     html, importtime = out / f"{stem}.html", out / f"{stem}.importtime.txt"
     tools = _profile_tools()
-    python = spec.python
-    code, stderr, seconds = _launch(
-        python,
-        [os.fspath(python), "-I", "-c", _PROFILE_LAUNCHER, os.fspath(html), os.fspath(tools)],
-        args.framework, args.scenario, params, args.timeout,
+    # the same launcher as `trackbench run`: only the interpreter's arguments differ
+    profiled = cell.run_cell(
+        args.framework, args.scenario, params, args.timeout, python=spec.python,
+        python_args=("-c", _PROFILE_LAUNCHER, os.fspath(html), os.fspath(tools)),
     )  # fmt: skip
-    print(f"pyinstrument: {html} ({seconds:.2f} s, worker exit {code})")
-    code2, stderr2, seconds2 = _launch(
-        python, [os.fspath(python), "-I", "-X", "importtime"], args.framework, args.scenario,
-        params, args.timeout,
+    print(f"pyinstrument: {html} ({_cell_text(profiled)})")
+    timed = cell.run_cell(
+        args.framework, args.scenario, params, args.timeout, python=spec.python,
+        python_args=("-X", "importtime"), stderr_copy=importtime,
     )  # fmt: skip
-    importtime.write_text(stderr2, encoding="utf-8")
-    print(f"-X importtime: {importtime} ({seconds2:.2f} s, worker exit {code2})")
+    print(f"-X importtime: {importtime} ({_cell_text(timed)})")
     print("largest imports (cumulative ms, self ms, module):")
-    for cumulative, own, name in importtime_tree(stderr2):
+    for cumulative, own, name in importtime_tree(importtime.read_text(encoding="utf-8")):
         print(f"  {cumulative / 1000:9.1f} {own / 1000:9.1f}  {name.strip()}")
-    if code or code2:
-        tail = (stderr or stderr2).strip().splitlines()[-1:] or [""]
-        print(f"note: the worker exited with {code or code2}: {tail[0][:200]}", file=sys.stderr)
+    for result in (profiled, timed):
+        if result["outcome"] not in ("ok", "unsupported"):
+            print(f"note: the cell ended {_cell_text(result)}", file=sys.stderr)
+            break
     return 0
+
+
+def _cell_text(result: dict[str, Any]) -> str:
+    """`ok in 1.23 s`, or the outcome and its reason's first 200 characters."""
+    seconds = f" in {result['wall_ns'] / 1e9:.2f} s" if result.get("wall_ns") else ""
+    reason = f": {result['reason'][:200]}" if result.get("reason") else ""
+    return f"{result['outcome']}{seconds}{reason}"
 
 
 # --- bench-harness -------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def declared(name: str) -> dict[str, Any]:
     """What one adapter declares; EnvError if its module is missing or broken."""
     info = describe([name])[name]
     if "error" in info:
-        raise EnvError(f"adapter {name!r}: {info['error']}")
+        raise EnvError(f"framework {name!r}: {info['error']}")
     return info
 
 

@@ -2,15 +2,10 @@
 
 A grid lists, per scenario, its configurations (the scenario's own parameters) from the
 smallest to the largest. The runner runs all cells of a smaller configuration before any of
-a larger one, so two limits can stop a framework from climbing:
-
-- `cell_cap`: a cell that took longer (or timed out) stops its framework from running any
-  configuration of that scenario at least as large in every parameter;
-- `framework_budget`: once a framework has spent that many seconds in the suite, it runs no
-  configuration larger than one it already ran.
-
-Cells stopped that way are stored as `skipped`, with the reason. `timeout` is the hard
-per-cell limit (the worker's whole process group is killed).
+a larger one, so that a grid's `cell_cap` and `framework_budget` can stop a framework from
+climbing (the rule is `scenarios/limits.py`); cells stopped that way are stored as
+`skipped`, with the reason. `timeout` is the hard per-cell limit (the worker's whole process
+group is killed).
 
 Standard library only: the manager imports this.
 """
@@ -163,99 +158,3 @@ def get(name: str) -> Grid:
         return GRIDS[name]
     except KeyError:
         raise KeyError(f"unknown grid {name!r}; known: {', '.join(GRIDS)}") from None
-
-
-# --- estimates, for the ETA before any cell has run and for the quick grid's budget test ---
-
-
-# Whole-process seconds of a one-value cell and seconds per logged value: the medians in
-# ../shared/peers.md (fresh process, own environment, this machine kind, unloaded). Seconds
-# per run: from the first quick suite here (2026-11-23, many_runs 10 x 10 less startup, scaled
-# by 1/1.35, that suite's load against peers.md). Unknown frameworks get DEFAULT_ESTIMATE.
-class Estimate(NamedTuple):
-    """A framework's rough cost model: a start, a per-value and a per-run cost in seconds."""
-
-    base: float
-    per_value: float
-    per_run: float
-    per_mb: float = 0.01  # arrays: seconds per MB stored
-
-
-ESTIMATES: dict[str, Estimate] = {
-    "tracker": Estimate(0.1, 1e-6, 0.01),
-    "sqlite": Estimate(0.06, 1e-6, 0.002),
-    "numpy": Estimate(0.15, 1e-6, 0.01),
-    "null": Estimate(0.06, 0.0, 0.0, 0.0),
-    "mltraq": Estimate(1.13, 3e-5, 0.01),
-    "mlflow": Estimate(4.83, 4.7e-3, 0.05),
-    "mlflow-server": Estimate(6.0, 4.7e-3, 0.05),
-    "wandb": Estimate(1.25, 2.3e-4, 0.03),
-    "neptune": Estimate(2.88, 4e-4, 0.4),
-    "aim": Estimate(2.83, 2.7e-4, 0.1),
-    "comet": Estimate(1.63, 8e-5, 0.7),
-    "fasttrackml": Estimate(3.63, 3.5e-3, 0.15),
-    "sqltrack": Estimate(1.22, 7e-3, 0.25),
-    "sacred": Estimate(0.28, 2e-5, 0.07),
-    "ploomber": Estimate(4.0, 1e-4, 0.5),
-    "trackio": Estimate(0.61, 1.5e-4, 0.03),
-    "tensorboard": Estimate(0.22, 1.4e-4, 0.01),
-    "dvclive": Estimate(0.61, 4.9e-3, 0.02),
-}
-DEFAULT_ESTIMATE = Estimate(2.0, 1e-3, 0.2)
-UNSUPPORTED_ESTIMATE = 0.0  # decided by the manager from declarations: no process starts
-
-
-def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, float]:
-    """(runs, values, megabytes) a scenario's configuration logs."""
-    runs = int(params.get("n_runs", 1)) * int(params.get("n_processes", 1))
-    values = int(params.get("n_values", 1)) * runs
-    megabytes = 0.0
-    if scenario == "arrays":
-        megabytes = params.get("n_arrays", 1) * params.get("n_elements", 0) * 8 / 1e6
-    elif scenario == "large_array":
-        megabytes = params.get("n_elements", 0) / 1e6
-    elif scenario == "training_loop":
-        values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
-        megabytes = params.get("n_weights", 0) * 4 / 1e6
-    return runs, values, megabytes
-
-
-def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -> float:
-    """A rough whole-cell estimate in seconds (for the ETA and the quick grid's budget)."""
-    est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
-    runs, values, megabytes = workload_size(scenario, params)
-    seconds = est.base + values * est.per_value + runs * est.per_run + megabytes * est.per_mb
-    if scenario == "concurrency":
-        # every writer imports and opens the framework; the 2 cores take them two at a time
-        seconds += est.base * params.get("n_processes", 1) / 2
-    if scenario == "readback":
-        seconds += values * est.per_value  # reading back costs about what writing did
-    return seconds + 0.1  # the harness's own process start and the fidelity check
-
-
-def estimate_suite_seconds(
-    grid: Grid, supports: Mapping[str, Iterable[str]], needs: Mapping[str, Iterable[str]]
-) -> float:
-    """A suite's estimated seconds: each framework's cells in the runner's round order
-    (first repetitions first), less what its budget skips; unsupported cells cost nothing.
-
-    `supports` maps each framework to what it declares, `needs` each scenario to what it
-    needs.
-    """
-    total = 0.0
-    for framework, declared in supports.items():
-        declared = set(declared)
-        spent = 0.0
-        measured: set[str] = set()
-        for repetition in range(grid.repeat):
-            for scenario, configs in grid.scenarios.items():
-                if not set(needs[scenario]) <= declared:
-                    continue
-                for config in configs:
-                    key = f"{scenario} {sorted(config.items())}"
-                    if repetition and spent > grid.framework_budget and key in measured:
-                        continue
-                    spent += estimate_seconds(framework, scenario, config)
-                    measured.add(key)
-        total += spent
-    return total

@@ -26,12 +26,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from results.errors import UsageError
 from scenarios import grids, workloads
 
 SPEC_KEYS = frozenset({"frameworks", "repeat", "scenarios"})
 
 
-class SpecError(Exception):
+class SpecError(UsageError):
     """A spec file or override that cannot be used (one line, naming what is wrong)."""
 
 
@@ -43,7 +44,7 @@ class Spec(NamedTuple):
     repeat: int | None
 
 
-def _value(text: str) -> int | float | str | bool:
+def parse_value(text: str) -> int | float | str | bool:
     """`1000`, `1e4`, `10_000`, `0.5`, `true`; anything else stays text."""
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
@@ -85,7 +86,7 @@ def parse_set(items: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
         if param not in workload.defaults:
             known = ", ".join(workload.defaults) or "none"
             raise SpecError(f"scenario {scenario!r} has no parameter {param!r}; known: {known}")
-        values = [_value(v) for v in text.split(",") if v.strip()]
+        values = [parse_value(v) for v in text.split(",") if v.strip()]
         for value in values:
             _check_value(item, value)
         out.setdefault(scenario, {})[param] = values

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import cli, results
-from reports import schema as S
+from results import schema as S
+from results.database import DEFAULT_DB
 from scenarios.cli import main
 
 
@@ -32,7 +32,7 @@ def test_missing_database_is_one_line(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_default_database(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert cli.DEFAULT_DB == results.DEFAULT_DB == "results/trackbench.db"
+    assert DEFAULT_DB == "results/trackbench.db"
     monkeypatch.chdir(tmp_path)
     err = _error(capsys, ["report"])
     assert "results/trackbench.db" in err
@@ -211,7 +211,8 @@ def test_export_one_suite(golden_db: Path, tmp_path: Path) -> None:
 def test_importing_the_commands_stays_light() -> None:
     code = (
         "import sys, scenarios.cli, reports.cli, reports.render, reports.compare, "
-        "reports.export, reports.results, reports.analysis, reports.plots, reports.stats; "
+        "reports.export, reports.analysis, reports.plots, reports.stats, results.cells, "
+        "results.store; "
         "scenarios.cli.build_parser(); "
         "heavy = [m for m in ('matplotlib', 'pandas', 'numpy', 'pyarrow') if m in sys.modules]; "
         "print(heavy)"

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import analysis, results
+from reports import analysis
+from results.cells import load
 
 # | configuration | framework | version | ok / cells | median s | IQR s | interval s |
 # | vs fastest | vs tracker | fidelity | other outcomes |
@@ -108,7 +109,7 @@ def test_machines_and_suites_are_never_pooled(markdown: str) -> None:
 
 
 def test_bootstrap_intervals_with_six_repetitions(golden_db: Path) -> None:
-    res = results.load(str(golden_db))
+    res = load(str(golden_db))
     (alpha,) = analysis.sections(res, ["alpha-2"])
     rows = {(r.config, r.framework): r for r in analysis.rows(alpha, "high_frequency")}
     row = rows[("n_values=100", "tracker")]
@@ -213,7 +214,7 @@ def test_golden_db_is_what_its_script_writes(golden_db: Path, tmp_path: Path) ->
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(tmp_path / "golden.db")
-    fresh, committed = results.load(str(tmp_path / "golden.db")), results.load(str(golden_db))
+    fresh, committed = load(str(tmp_path / "golden.db")), load(str(golden_db))
     assert fresh.cells.equals(committed.cells), "run make_golden.py and commit golden.db"
     assert [r.params for r in fresh.suite_runs] == [r.params for r in committed.suite_runs]
 

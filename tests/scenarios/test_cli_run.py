@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tracker
-from reports import schema as S
+from results import schema as S
 from scenarios import envs
 from scenarios.cli import main
 
@@ -110,3 +110,28 @@ def test_real_tiny_suite_over_the_tracker_and_two_peers(
             assert outcome == "ok", (framework, scenario, reason)
     assert suite[S.SEED] == 3 and suite[S.COMMAND].startswith("trackbench run")
     assert suite[S.COMMIT] and suite[S.MACHINE] and suite[S.CPU]
+
+
+def test_demo_works_in_a_fresh_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no results/ folder here: the demo makes it
+    assert main(["demo"]) == 0
+    assert "finetune" in capsys.readouterr().out
+    with tracker.connect(tmp_path / "results" / "demo.db") as conn:
+        pretrain, finetune = conn.experiment("demo").runs()
+        assert finetune.links == {"finetunes": [pretrain.id]}
+        assert len(pretrain.metrics()["loss"]) == 300
+
+
+@pytest.mark.slow
+def test_profile_runs_the_cell_through_the_run_launcher(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    envs.ensure("null")
+    assert main(["profile", "null", "startup", "--out", os.fspath(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "pyinstrument:" in out and "(ok in " in out
+    assert "pyinstrument" in (tmp_path / "null-startup.html").read_text(encoding="utf-8")
+    importtime = (tmp_path / "null-startup.importtime.txt").read_text(encoding="utf-8")
+    assert "import time:" in importtime and "adapters.base" in importtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios import grids, runner, workloads
+from scenarios import estimates, grids, plan, workloads
 
 # Every framework the registry names today; the quick grid runs them all but the excluded.
 FRAMEWORKS = [
@@ -43,15 +43,14 @@ def test_quick_grid_fits_in_ten_minutes() -> None:
     declared = envs.describe()
     supports = {n: v["supports"] for n, v in declared.items() if n not in grids.QUICK.exclude}
     assert set(FRAMEWORKS) <= set(supports)  # a new framework adds to the sum, never escapes
-    needs = {name: workloads.get(name).needs for name in workloads.SCENARIOS}
-    cells = runner.plan_cells(list(supports), runner.scenario_configs(grids.QUICK), 3)
+    cells = plan.plan_cells(list(supports), plan.scenario_configs(grids.QUICK), 3)
     assert len(cells) == len(supports) * 8 * 3
     harness = len(cells) * 0.05  # the manager's own work per cell: spawn, snapshots, write
-    total = grids.estimate_suite_seconds(grids.QUICK, supports, needs) + harness
+    total = estimates.estimate_suite_seconds(grids.QUICK, supports) + harness
     assert total <= QUICK_BUDGET_S, f"the quick grid is estimated at {total:.0f} s"
     # the budget is what makes it fit: without it the same cells would not
     unlimited = grids.QUICK._replace(framework_budget=float("inf"))
-    assert grids.estimate_suite_seconds(unlimited, supports, needs) > total - harness
+    assert estimates.estimate_suite_seconds(unlimited, supports) > total - harness
 
 
 def test_standard_covers_the_mltraq_benchmark() -> None:

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 import tracker
-from reports import schema as S
-from scenarios import runner
+from results import schema as S
+from results.errors import UsageError
+from scenarios import envs, estimates, grids, plan, runner
 from scenarios.cell import RESULT_KEYS
+from scenarios.limits import Limits
 
 FAKE = "tests.scenarios.fake_adapters"
 MEMORY = f"{FAKE}:Memory"
@@ -136,33 +138,23 @@ def test_every_outcome_is_stored_in_the_schema(tmp_path: Path) -> None:
     assert suite["params"][S.GRID] == "quick"
 
 
-def test_the_reports_read_what_the_runner_writes(tmp_path: Path) -> None:
-    from reports import results
+def test_what_the_runner_stores_reads_back_as_cells(tmp_path: Path) -> None:
+    from results.cells import load
 
     db = tmp_path / "r.db"
     runner.run_suite(options(db), stream=io.StringIO(), run_cell=FakeCells())
-    loaded = results.load(os.fspath(db))
+    loaded = load(os.fspath(db))
     assert len(loaded.cells) == 4
     assert set(loaded.cells["scenario"]) == {"startup", "high_frequency"}
     assert loaded.scenario_params["high_frequency"] == ("n_values",)
+    # every adapter's declarations are kept with the suite, for reports to show
+    (suite,) = loaded.suite_runs
+    declared = suite.declarations()[MEMORY]
+    assert declared == envs.describe((MEMORY,))[MEMORY]
+    assert {"array_mechanism", "leaves_behind", "broken", "supports"} <= set(declared)
 
 
-# --- order, shards, limits (fake run_cell) ---------------------------------------------------
-
-
-def test_order_is_shuffled_reproducibly_round_by_round() -> None:
-    configs: dict[str, list[dict[str, Any]]] = {
-        "high_frequency": [{"n_values": 10}, {"n_values": 100}],
-        "startup": [{}],
-    }
-    cells = runner.plan_cells(["a", "b", "c"], configs, 3)
-    first, again, other = runner.order(cells, 1), runner.order(cells, 1), runner.order(cells, 2)
-    assert first == again and first != other
-    assert sorted(first) == sorted(cells)
-    ranks = [(c.rank, c.repetition) for c in first]
-    assert ranks == sorted(ranks)  # smaller configurations first, first repetitions first
-    size = ranks.count((0, 0))
-    assert first[:size] != sorted(first[:size], key=runner.Cell.key)
+# --- order and limits (fake run_cell) -------------------------------------------------------
 
 
 def test_seed_is_recorded_and_reused(tmp_path: Path) -> None:
@@ -174,23 +166,6 @@ def test_seed_is_recorded_and_reused(tmp_path: Path) -> None:
     fake2 = FakeCells()
     runner.run_suite(options(tmp_path / "s.db", seed=1234), stream=io.StringIO(), run_cell=fake2)
     assert [(*c[:2], c[2].get("n_values")) for c in fake2.calls] == order
-
-
-def test_shards_split_the_cells_keeping_repetitions_together() -> None:
-    configs = runner.scenario_configs(
-        runner.grids.QUICK, ["high_frequency", "many_runs"],
-        overrides={"high_frequency": {"n_values": [1, 10, 100, 1000]}},
-    )  # fmt: skip
-    every = runner.plan_cells(["a", "b", "c"], configs, 3)
-    shards = [runner.plan_cells(["a", "b", "c"], configs, 3, (i, 3)) for i in range(3)]
-    assert sorted(c for s in shards for c in s) == sorted(every)
-    for shard in shards:
-        keys = {(c.framework, c.scenario, c.params) for c in shard}
-        assert len(shard) == 3 * len(keys)  # all three repetitions of each configuration
-    assert runner.parse_shard("2/3") == (1, 3)
-    for bad in ("0/3", "4/3", "x", "1/0", "1-2"):
-        with pytest.raises(runner.RunnerError, match="--shard"):
-            runner.parse_shard(bad)
 
 
 def test_a_slow_small_configuration_stops_the_climb(tmp_path: Path) -> None:
@@ -211,26 +186,25 @@ def test_a_slow_small_configuration_stops_the_climb(tmp_path: Path) -> None:
     assert "(n_values=100) took 100.0 s, over the 60 s cell cap" in skipped[0]["fields"][S.REASON]
 
 
-def test_a_timed_out_configuration_is_not_repeated_and_the_budget_holds(tmp_path: Path) -> None:
-    limits = runner.Limits(cell_cap=60, framework_budget=100)
-    small = runner.Cell("fw", "many_runs", (("n_runs", 10), ("n_values", 10)), 0, 0)
-    again = small._replace(repetition=1)
-    bigger = runner.Cell("fw", "many_runs", (("n_runs", 100), ("n_values", 10)), 0, 1)
-    other = runner.Cell("fw", "many_runs", (("n_runs", 1), ("n_values", 100)), 0, 1)
-    limits.record(small, "timeout", 120e9)
-    assert "timed out" in limits.why_skip(again)
-    assert "timed out after 120 s" in limits.why_skip(bigger)
-    assert limits.why_skip(other) == ""  # larger in no parameter than what ran
-    limits2 = runner.Limits(cell_cap=60, framework_budget=100)
-    limits2.record(small, "ok", 50e9)
-    assert limits2.why_skip(again) == ""  # within the budget: every repetition runs
-    assert limits2.why_skip(bigger) == ""
-    limits2.record(again, "ok", 55e9)  # past the budget now
-    assert "105 s of its 100 s budget: no more repetitions" in limits2.why_skip(
-        again._replace(repetition=2)
-    )
-    assert "budget: no larger configurations" in limits2.why_skip(bigger)
-    assert limits2.why_skip(other) == ""  # never measured, larger than nothing that ran
+def test_the_eta_skips_what_the_runner_skips(tmp_path: Path) -> None:
+    """One rule: the cells the estimate prices at 0 are the cells the runner stores as
+    skipped, when every cell takes what it was estimated to take."""
+    spec = {"high_frequency": [{"n_values": 10}, {"n_values": 100}, {"n_values": 1000}]}
+
+    def answer(fw: str, sc: str, params: dict[str, Any]) -> dict[str, Any]:
+        return ok_result(wall_s=estimates.estimate_seconds(fw, sc, params))
+
+    fake = FakeCells(answer)
+    opts = options(tmp_path / "r.db", spec=spec, scenarios=(), repeat=3, framework_budget=5,
+                   seed=3)  # fmt: skip
+    runner.run_suite(opts, stream=io.StringIO(), run_cell=fake)
+    configs = plan.scenario_configs(grids.QUICK, spec=spec)
+    cells = plan.order(plan.plan_cells([MEMORY], configs, 3), 3)
+    supports = {MEMORY: envs.describe((MEMORY,))[MEMORY]["supports"]}
+    priced = estimates.estimate_cells(cells, supports, Limits(grids.QUICK.cell_cap, 5))
+    expected = [(c.scenario, c.config) for c, seconds in zip(cells, priced, strict=True) if seconds]
+    assert [(sc, params) for _fw, sc, params in fake.calls] == expected
+    assert 0 < len(expected) < len(cells)  # the budget skipped some, not all
 
 
 # --- interrupts and resume -------------------------------------------------------------------
@@ -281,7 +255,7 @@ def test_environments_are_fixed_for_the_whole_suite(
 
 
 def test_resume_without_an_earlier_suite_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(runner.RunnerError, match="no earlier 'quick' suite"):
+    with pytest.raises(UsageError, match="no earlier 'quick' suite"):
         runner.run_suite(options(tmp_path / "r.db", resume=True), stream=io.StringIO())
 
 
@@ -294,11 +268,11 @@ def test_sigterm_stops_the_suite_storing_every_finished_cell(tmp_path: Path) -> 
     ]  # fmt: skip
     # a seed that runs a Memory cell first, then a Sleeper cell that hangs until its timeout
     configs: dict[str, list[dict[str, Any]]] = {"high_frequency": [{"n_values": 10}]}
-    planned = runner.plan_cells([MEMORY, f"{FAKE}:Sleeper"], configs, 3)
+    planned = plan.plan_cells([MEMORY, f"{FAKE}:Sleeper"], configs, 3)
     seed = next(
         seed
         for seed in range(100)
-        if [c.framework for c in runner.order(planned, seed)[:2]] == [MEMORY, f"{FAKE}:Sleeper"]
+        if [c.framework for c in plan.order(planned, seed)[:2]] == [MEMORY, f"{FAKE}:Sleeper"]
     )
     proc = subprocess.Popen(
         [*argv, "--seed", str(seed)], cwd=ROOT, stderr=subprocess.PIPE, text=True
@@ -347,8 +321,8 @@ def test_user_spec_and_overrides(tmp_path: Path) -> None:
     spec = userspec.load(path)
     assert spec.frameworks == ["tracker"] and spec.repeat == 2
     assert [c["steps_per_epoch"] for c in spec.scenarios["training_loop"]] == [10, 100]
-    configs = runner.scenario_configs(
-        runner.grids.QUICK, spec=spec.scenarios, overrides={"many_runs": {"n_values": [3, 4]}}
+    configs = plan.scenario_configs(
+        grids.QUICK, spec=spec.scenarios, overrides={"many_runs": {"n_values": [3, 4]}}
     )
     assert configs["many_runs"] == [{"n_runs": 5, "n_values": 3}, {"n_runs": 5, "n_values": 4}]
     assert configs["training_loop"][0] == {"epochs": 2, "steps_per_epoch": 10, "n_weights": 10_000}

@@ -15,7 +15,7 @@ import pytest
 from adapters.base import RunData
 from scenarios import workloads
 from scenarios.cell import RESULT_KEYS, marked_processes, run_cell, worker_env
-from scenarios.worker import diff_runs, same_value
+from scenarios.fidelity import diff_runs, same_value
 
 FAKE = "tests.scenarios.fake_adapters"
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # the project root, when run as a script
 
 import tracker  # noqa: E402
-from reports import schema as S  # noqa: E402
+from results import schema as S  # noqa: E402
 
 MS = 1_000_000  # nanoseconds
 MB = 1_000_000

@@ -1,4 +1,4 @@
-"""Reading a results database through the reference tracker into one table of cells.
+"""Every cell and suite run of a results database, read back through the tracker as one table.
 
 A cell is one run of a scenario experiment. `load()` returns every cell of every scenario as
 one pandas DataFrame (fixed columns, then each scenario's own parameters, then the schema's
@@ -9,20 +9,18 @@ nothing downstream can pool results from different machines by accident.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reports import schema as S
-from scenarios.cli import UsageError
+from results import schema as S
+from results.database import one_line, open_existing, to_url
+from results.errors import UsageError, need
 
 if TYPE_CHECKING:  # pandas is imported only by the functions that need it
     import pandas as pd
-
-DEFAULT_DB = "results/trackbench.db"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # The fixed columns of the cells table, before the scenario parameters and the fields.
 SCENARIO = "scenario"
@@ -55,6 +53,7 @@ class SuiteRun:
     params: dict[str, Any]
     started: float | None  # Unix seconds
     run_id: Any = None
+    fields: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default: str = "unknown") -> str:
         """A suite param as text, or `default` when it was not recorded."""
@@ -74,6 +73,15 @@ class SuiteRun:
         """The commit, with `+dirty` when the work tree had uncommitted changes."""
         dirty = self.params.get(S.DIRTY)
         return self.get(S.COMMIT) + ("+dirty" if _truthy(dirty) else "")
+
+    def declarations(self) -> dict[str, dict[str, Any]]:
+        """What each framework's adapter declared when the suite ran ({} before they were kept)."""
+        text = self.fields.get(S.DECLARATIONS)
+        try:
+            found = json.loads(text) if isinstance(text, str) else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
 
 @dataclass
@@ -114,62 +122,11 @@ def _truthy(value: Any) -> bool:
     return bool(value) and not (isinstance(value, float) and math.isnan(value))
 
 
-def need(module: str, extra: str) -> None:
-    """Raise a one-line UsageError with the install hint when an optional module is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise UsageError(f"this needs {module}: pip install 'trackbench[{extra}]'")
-
-
-def to_url(db: str) -> str:
-    """A database URL from a URL or a path (a path is an embedded SQLite file)."""
-    if "://" in db:
-        return db
-    return "sqlite:///" + os.path.abspath(db)
-
-
-def sqlite_path(url: str) -> str | None:
-    """The file path of an SQLite URL, or None for other databases."""
-    prefix = "sqlite:///"
-    return url[len(prefix) :] if url.startswith(prefix) else None
-
-
-def open_database(db: str) -> Any:
-    """Connect to a results database that exists; a one-line UsageError otherwise."""
-    url = to_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        # tracker.connect() would create a missing file; a report must not invent results
-        if not os.path.exists(path):
-            raise UsageError(
-                f"no results database at {path}: run `trackbench run` first, or pass --db"
-            )
-        try:
-            with open(path, "rb") as fh:
-                magic = fh.read(len(SQLITE_MAGIC))
-        except OSError as exc:
-            raise UsageError(f"cannot read results database {path}: {exc.strerror}") from None
-        if magic != SQLITE_MAGIC:
-            raise UsageError(f"{path} is not an SQLite database")
-    import tracker
-
-    try:
-        return tracker.connect(url)
-    except Exception as exc:  # the tracker's, the driver's or the OS's: one line either way
-        raise UsageError(f"cannot open results database {url}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def load(db: str) -> Results:
     """Read every cell and suite run of a results database (path or URL)."""
     url = to_url(db)
     need("pandas", "frames")
-    conn = open_database(db)
+    conn = open_existing(db)
     try:
         names = list(conn.experiments())
         if S.SUITES_EXPERIMENT not in names:
@@ -186,7 +143,7 @@ def load(db: str) -> Results:
     except UsageError:
         raise
     except Exception as exc:  # a damaged or foreign database: say so in one line
-        raise UsageError(f"cannot read results database {url}: {_one_line(exc)}") from None
+        raise UsageError(f"cannot read results database {url}: {one_line(exc)}") from None
     finally:
         close = getattr(conn, "close", None)
         if close is not None:
@@ -237,6 +194,11 @@ def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
         sid = params.get(S.SUITE_ID)
         if sid is None:
             continue
+        fields = {
+            str(k)[len(S.FIELD_PREFIX) :]: plain(v)
+            for k, v in record.items()
+            if str(k).startswith(S.FIELD_PREFIX)
+        }
         started = _seconds(record.get("created_at"))
         runs.append(
             SuiteRun(
@@ -245,6 +207,7 @@ def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
                 params=params,
                 started=started,
                 run_id=plain(record.get("id")),
+                fields=fields,
             )
         )
     runs.sort(key=lambda r: (r.started if r.started is not None else math.inf, r.suite_id))
@@ -281,11 +244,7 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                 for name in (*S.CELL_PARAMS, S.MACHINE_PARAM, *own)
             }
             version = param[S.SCHEMA_VERSION_PARAM]
-            if version is not None and int(version) > S.SCHEMA_VERSION:
-                raise UsageError(
-                    f"results in {url} use schema version {version}; this trackbench reads "
-                    f"up to {S.SCHEMA_VERSION}: upgrade trackbench"
-                )
+            S.check_version(version, url)
             sid = str(param[S.SUITE_ID])
             machine = param[S.MACHINE_PARAM]
             if machine is None:

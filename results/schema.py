@@ -2,11 +2,15 @@
 
 Results are runs of the reference tracker: one experiment per scenario, one run per cell,
 and one run of the experiment `suites` per suite run. Change a name here only together with
-a new SCHEMA_VERSION and code that still reads the old one. Standard library only: the
-runner imports this module too.
+a new SCHEMA_VERSION and code that still reads the old one (`check_version` below). Standard
+library only: the worker imports this module in every framework's environment.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from results.errors import UsageError
 
 SCHEMA_VERSION = 1
 
@@ -122,7 +126,23 @@ SUITE_PARAMS = (
     SEED,
     GRID,
 )
+# --- fields of a suite run ------------------------------------------------------------------
+# JSON: framework -> what its adapter declares (requirements, capabilities, fidelity and its
+# note, array mechanism, what it leaves behind, why it is broken), as the suite ran it.
+DECLARATIONS = "declarations"
 
 # Experiment and param names reports and the runner read through runs_df().
 PARAM_PREFIX = "params."
 FIELD_PREFIX = "fields."
+
+
+def check_version(version: Any, where: str) -> None:
+    """Refuse, in one line, results written with a newer schema than this code reads.
+
+    Every version up to SCHEMA_VERSION reads with today's names (version 1 is the only one).
+    """
+    if version is not None and int(version) > SCHEMA_VERSION:
+        raise UsageError(
+            f"results in {where} use schema version {version}; this trackbench reads up to "
+            f"{SCHEMA_VERSION}: upgrade trackbench"
+        )

@@ -1,4 +1,4 @@
-"""Reading results: machines per cell, schema versions, odd values; through the real tracker."""
+"""Reading results back: machines per cell, schema versions, odd values; the real tracker."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 import tracker
-from reports import analysis, export, results
-from reports import schema as S
-from scenarios.cli import UsageError
+from reports import analysis, export
+from results import schema as S
+from results.cells import load
+from results.database import sqlite_path, to_url
+from results.errors import UsageError, need
 
 
 def _db(
@@ -49,13 +51,13 @@ def test_a_sharded_suite_needs_the_machine_on_each_cell(tmp_path: Path) -> None:
     suites = [{S.SUITE_ID: "s", S.MACHINE: "m1"}, {S.SUITE_ID: "s", S.MACHINE: "m2"}]
     url = _db(tmp_path / "a.db", suites, [("startup", *_cell("s", "tracker", 0, 5))])
     with pytest.raises(UsageError, match="ran on several machines"):
-        results.load(url)
+        load(url)
     # with the machine recorded per cell, each machine is its own section
     cells = [
         ("startup", *_cell("s", "tracker", 0, 5, machine="m1")),
         ("startup", *_cell("s", "tracker", 0, 50, machine="m2")),
     ]
-    res = results.load(_db(tmp_path / "b.db", suites, cells))
+    res = load(_db(tmp_path / "b.db", suites, cells))
     found = analysis.sections(res, ["s"])
     assert [(s.suite_id, s.machine, len(s.cells)) for s in found] == [
         ("s", "m1", 1),
@@ -69,18 +71,18 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     params[S.SCHEMA_VERSION_PARAM] = S.SCHEMA_VERSION + 1
     url = _db(tmp_path / "a.db", [{S.SUITE_ID: "s", S.MACHINE: "m"}], [("x", params, fields)])
     with pytest.raises(UsageError, match="schema version 2"):
-        results.load(url)
+        load(url)
 
 
 def test_a_database_without_suites_is_refused(tmp_path: Path) -> None:
     url = _db(tmp_path / "a.db", [], [("startup", *_cell("s", "tracker", 0, 5))])
     with pytest.raises(UsageError, match="no trackbench results"):
-        results.load(url)
+        load(url)
 
 
 def test_no_results_yet(tmp_path: Path) -> None:
     url = _db(tmp_path / "a.db", [{S.SUITE_ID: "s", S.MACHINE: "m"}], [])
-    res = results.load(url)
+    res = load(url)
     with pytest.raises(UsageError, match="no results yet"):
         analysis.sections(res)
 
@@ -92,7 +94,7 @@ def test_missing_outcome_and_mixed_parameter_types(tmp_path: Path) -> None:
     url = _db(
         tmp_path / "a.db", [{S.SUITE_ID: "s", S.MACHINE: "m"}], [("a", p1, f1), ("b", p2, f2)]
     )
-    res = results.load(url)
+    res = load(url)
     (section,) = analysis.sections(res)
     (row_b,) = analysis.rows(section, "b")
     assert row_b.summary is None and row_b.status() == "no outcome 1/1"
@@ -109,7 +111,7 @@ def test_wrong_data_is_listed_as_a_failure(tmp_path: Path) -> None:
     fields[S.FIDELITY] = S.WRONG_DATA
     fields[S.REASON] = "NaN read back as None"
     url = _db(tmp_path / "a.db", [{S.SUITE_ID: "s", S.MACHINE: "m"}], [("a", params, fields)])
-    (section,) = analysis.sections(results.load(url))
+    (section,) = analysis.sections(load(url))
     (failure,) = analysis.failures(section)
     assert (failure.outcome, failure.reason) == (S.WRONG_DATA, "NaN read back as None")
     (row,) = analysis.rows(section, "a")
@@ -122,7 +124,7 @@ def test_latest_suite_per_machine(tmp_path: Path) -> None:
         for sid, m in [("old", "m1"), ("other", "m2"), ("new", "m1")]
     ]
     cells = [("a", *_cell(sid, "tracker", 0, 5)) for sid in ("old", "other", "new")]
-    res = results.load(_db(tmp_path / "a.db", suites, cells))
+    res = load(_db(tmp_path / "a.db", suites, cells))
     assert res.suite_ids() == ["old", "other", "new"]
     assert [(s.suite_id, s.machine) for s in analysis.sections(res)] == [
         ("other", "m2"),
@@ -131,11 +133,11 @@ def test_latest_suite_per_machine(tmp_path: Path) -> None:
 
 
 def test_paths_become_sqlite_urls(tmp_path: Path) -> None:
-    assert results.to_url("x.db").startswith("sqlite:////")
-    assert results.to_url("postgresql://u@127.0.0.1/db") == "postgresql://u@127.0.0.1/db"
-    assert results.sqlite_path("sqlite:////tmp/a.db") == "/tmp/a.db"
+    assert to_url("x.db").startswith("sqlite:////")
+    assert to_url("postgresql://u@127.0.0.1/db") == "postgresql://u@127.0.0.1/db"
+    assert sqlite_path("sqlite:////tmp/a.db") == "/tmp/a.db"
 
 
 def test_a_missing_extra_gives_the_install_hint() -> None:
     with pytest.raises(UsageError, match=r"pip install 'trackbench\[report\]'"):
-        results.need("surely_not_an_installed_module", "report")
+        need("surely_not_an_installed_module", "report")

@@ -1,0 +1,104 @@
+"""Rough cost estimates of cells: the ETA before any cell has run, and a grid's time budget.
+
+Each estimate runs the planned cells, in the runner's order, through the runner's own limits
+(`scenarios/limits.py`), so a cell the budget would skip is estimated as skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from results import schema as S
+from scenarios import grids, plan, workloads
+from scenarios.limits import Limits
+
+
+# Whole-process seconds of a one-value cell and seconds per logged value: the medians in
+# ../shared/peers.md (fresh process, own environment, this machine kind, unloaded). Seconds
+# per run: from the first quick suite here (2026-11-23, many_runs 10 x 10 less startup, scaled
+# by 1/1.35, that suite's load against peers.md). Unknown frameworks get DEFAULT_ESTIMATE.
+class Estimate(NamedTuple):
+    """A framework's rough cost model: a start, a per-value and a per-run cost in seconds."""
+
+    base: float
+    per_value: float
+    per_run: float
+    per_mb: float = 0.01  # arrays: seconds per MB stored
+
+
+ESTIMATES: dict[str, Estimate] = {
+    "tracker": Estimate(0.1, 1e-6, 0.01),
+    "sqlite": Estimate(0.06, 1e-6, 0.002),
+    "numpy": Estimate(0.15, 1e-6, 0.01),
+    "null": Estimate(0.06, 0.0, 0.0, 0.0),
+    "mltraq": Estimate(1.13, 3e-5, 0.01),
+    "mlflow": Estimate(4.83, 4.7e-3, 0.05),
+    "mlflow-server": Estimate(6.0, 4.7e-3, 0.05),
+    "wandb": Estimate(1.25, 2.3e-4, 0.03),
+    "neptune": Estimate(2.88, 4e-4, 0.4),
+    "aim": Estimate(2.83, 2.7e-4, 0.1),
+    "comet": Estimate(1.63, 8e-5, 0.7),
+    "fasttrackml": Estimate(3.63, 3.5e-3, 0.15),
+    "sqltrack": Estimate(1.22, 7e-3, 0.25),
+    "sacred": Estimate(0.28, 2e-5, 0.07),
+    "ploomber": Estimate(4.0, 1e-4, 0.5),
+    "trackio": Estimate(0.61, 1.5e-4, 0.03),
+    "tensorboard": Estimate(0.22, 1.4e-4, 0.01),
+    "dvclive": Estimate(0.61, 4.9e-3, 0.02),
+}
+DEFAULT_ESTIMATE = Estimate(2.0, 1e-3, 0.2)
+DECIDED_ESTIMATE = 0.0  # unsupported or skipped: decided by the manager, no process
+
+
+def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, float]:
+    """(runs, values, megabytes) a scenario's configuration logs."""
+    runs = int(params.get("n_runs", 1)) * int(params.get("n_processes", 1))
+    values = int(params.get("n_values", 1)) * runs
+    megabytes = 0.0
+    if scenario == "arrays":
+        megabytes = params.get("n_arrays", 1) * params.get("n_elements", 0) * 8 / 1e6
+    elif scenario == "large_array":
+        megabytes = params.get("n_elements", 0) / 1e6
+    elif scenario == "training_loop":
+        values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
+        megabytes = params.get("n_weights", 0) * 4 / 1e6
+    return runs, values, megabytes
+
+
+def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -> float:
+    """A rough whole-cell estimate in seconds (for the ETA and the quick grid's budget)."""
+    est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
+    runs, values, megabytes = workload_size(scenario, params)
+    seconds = est.base + values * est.per_value + runs * est.per_run + megabytes * est.per_mb
+    if scenario == "concurrency":
+        # every writer imports and opens the framework; the 2 cores take them two at a time
+        seconds += est.base * params.get("n_processes", 1) / 2
+    if scenario == "readback":
+        seconds += values * est.per_value  # reading back costs about what writing did
+    return seconds + 0.1  # the harness's own process start and the fidelity check
+
+
+def estimate_cells(
+    cells: Sequence[plan.Cell], supports: Mapping[str, Iterable[str]], limits: Limits
+) -> list[float]:
+    """Each cell's estimated seconds, in order: 0 for those unsupported or that the limits
+    (as they stand in `limits`, which is left unchanged) would skip."""
+    trial = limits.copy()
+    out = []
+    for cell in cells:
+        declared = supports.get(cell.framework, ())
+        if workloads.get(cell.scenario).missing(declared) or trial.why_skip(cell):
+            out.append(DECIDED_ESTIMATE)
+            continue
+        seconds = estimate_seconds(cell.framework, cell.scenario, cell.config)
+        trial.record(cell, S.OK, int(seconds * 1e9))
+        out.append(seconds)
+    return out
+
+
+def estimate_suite_seconds(grid: grids.Grid, supports: Mapping[str, Iterable[str]]) -> float:
+    """A whole suite of `grid` for these frameworks (name -> what it declares), in seconds."""
+    cells = plan.plan_cells(list(supports), plan.scenario_configs(grid), grid.repeat)
+    limits = Limits(grid.cell_cap, grid.framework_budget)
+    return sum(estimate_cells(plan.order(cells, seed=0), supports, limits))

@@ -1,0 +1,65 @@
+"""What a workload is, and the pieces several workloads share.
+
+A workload has default parameters (data), a `prepare(params)` that builds its inputs before
+anything is timed, and a `run(adapter, inputs)` that the worker times as the `log` phase
+(less the summed `start_run` and `end_run`). What it should have stored is `run` replayed
+into a recorder after the timed phases (see `recorder.py`), or `expected` when `run` does
+more than log (reads back, starts writer processes).
+
+Standard library only; NumPy is imported by the workloads that build arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+
+from adapters.base import Adapter
+
+
+# NamedTuple rather than a dataclass: `dataclasses` pulls in `inspect`, ~10 ms of every
+# worker's start-up, which is the harness's own cost in every cell.
+class Workload(NamedTuple):
+    """A named workload: default parameters, an untimed `prepare` and the timed `run`."""
+
+    name: str
+    doc: str
+    run: Callable[[Adapter, Any], None]
+    prepare: Callable[[dict[str, Any]], Any]
+    defaults: Mapping[str, Any] = {}
+    # capabilities the adapter must declare, or the cell is `unsupported`
+    needs: frozenset[str] = frozenset()
+    # the calls that log what `run` stores, when `run` does more than log (None: `run`)
+    expected: Callable[[Adapter, Any], None] | None = None
+
+    def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults updated with `given`; unknown names are an error."""
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "none"
+            raise KeyError(
+                f"workload {self.name!r} has no parameter {unknown[0]!r}; known: {known}"
+            )
+        return {**self.defaults, **given}
+
+    def missing(self, supports: Iterable[str]) -> list[str]:
+        """What this workload needs that `supports` (an adapter's declaration) lacks, sorted."""
+        return sorted(self.needs - set(supports))
+
+
+def floats(seed: int, count: int) -> list[float]:
+    """`count` seeded random floats in [0, 1): every framework logs exactly the same data."""
+    import random  # only where values are generated: keeps `startup` free of it
+
+    rng = random.Random(seed)
+    return [rng.random() for _ in range(count)]
+
+
+def log_runs(t: Adapter, experiment: str, values: list[list[float]], prefix: str = "") -> None:
+    """One run per list, one value per step; the run index as the run's only param."""
+    for index, series in enumerate(values):
+        t.start_run(experiment, f"{prefix}run-{index}", {"index": index})
+        for step, value in enumerate(series):
+            t.log({"value": value}, step)
+        t.end_run()
