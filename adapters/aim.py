@@ -1,4 +1,4 @@
-"""Aim: a local repository (RocksDB) in the work directory, reindexed before it is read back."""
+"""Aim: a local repository (RocksDB) in the work directory, reindexed by finish() for readers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from adapters.base import (
     Service,
     save_npy,
 )
+
+STORE = "aim"  # the repository in the work directory
 
 
 class AimAdapter(Adapter):
@@ -49,7 +51,7 @@ class AimAdapter(Adapter):
         from aim.sdk.repo import Repo
 
         self._workdir = Path(workdir)
-        self._repo_dir = self._workdir / "aim"
+        self._repo_dir = self._workdir / STORE
         self._repo_dir.mkdir(exist_ok=True)
         self._artifacts = (self._workdir / "aim-artifacts").as_uri()
         self._scratch = self._workdir / "scratch"
@@ -88,20 +90,12 @@ class AimAdapter(Adapter):
         self._run = None
 
     def finish(self) -> None:
-        """Nothing is buffered once runs are closed; remove the scratch folder."""
-        if self._scratch.exists():
-            self._scratch.rmdir()
-
-    def read_back(self) -> list[RunData]:
-        """Reindex the repository with Aim's CLI, then read runs, metrics and artifacts."""
-        import subprocess  # read back only: kept off the worker's start-up
-        import tempfile
-
-        import numpy as np
-        from aim.sdk.repo import Repo
+        """Reindex the repository with Aim's CLI, so a new process lists the closed runs."""
+        import subprocess
 
         # Closed runs are not listed until the index is rebuilt (Aim's documented fix:
-        # `aim storage reindex`), run in a new process as a user would.
+        # `aim storage reindex`, run as a user would): without it a new process reads
+        # nothing, so it is part of making the data readable, i.e. of tracking.
         aim_cli = Path(sys.executable).parent / "aim"
         subprocess.run(
             [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex", "-y"],
@@ -109,7 +103,17 @@ class AimAdapter(Adapter):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        repo = Repo.from_path(str(self._repo_dir))
+        if self._scratch.exists():
+            self._scratch.rmdir()
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Runs, metrics and artifacts of the repository, through Aim's SDK."""
+        import tempfile
+
+        import numpy as np
+        from aim.sdk.repo import Repo
+
+        repo = Repo.from_path(str(workdir / STORE))
         out = []
         try:
             runs = sorted(repo.iter_runs(), key=lambda run: run.created_at)
@@ -122,7 +126,7 @@ class AimAdapter(Adapter):
                         (int(s), float(v)) for s, v in zip(steps, values, strict=True)
                     ]
                 arrays = {}
-                with tempfile.TemporaryDirectory(dir=self._workdir) as dst:
+                with tempfile.TemporaryDirectory(dir=workdir) as dst:
                     for artifact_name, artifact in run.artifacts.items():
                         if artifact_name.endswith(".npy"):
                             local = artifact.download(dst)

@@ -2,15 +2,17 @@
 
 Lifecycle (DESIGN.md), called by the worker in this order, each phase timed apart:
 
+    service_argv(workdir, port) a local server, started before the writer  -> service_start_ns
     load()                      import the framework                      -> import_ns
-    service_argv(workdir, port) a local server the worker starts, if any  -> service_start_ns
     open(workdir, service)      create or connect to the store            -> init_ns
     start_run(exp, name, params)  once per run                            -> start_run_ns (summed)
     log(values, step)           many times                                -> log_ns
     log_array(name, array)      the framework's best mechanism for arrays -> log_ns
     end_run()                   once per run                              -> end_run_ns (summed)
     finish()                    everything a new process needs to read it -> finish_ns
-    read_back()                 after the timed phases, with the framework's own reader
+    (the writer process exits)                                            -> exit_ns
+    read_back(workdir, service) in a new process, after load() only: what the framework's
+                                own reader returns                        -> read_ns (readback)
 
 This module imports only the standard library: the worker imports it inside every
 framework environment, and the manager process never imports a framework.
@@ -135,8 +137,10 @@ class Adapter:
     def finish(self) -> None:
         """Make everything readable by a new process: flush, close, wait for writers."""
 
-    def read_back(self) -> list[RunData]:
-        """Everything stored, as the framework's own reader (or file format) returns it."""
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Everything a finished writer stored in `workdir` (or on `service`), as the
+        framework's own reader (or file format) returns it, in a process that did not write
+        it: only load() was called on this adapter."""
         raise Unsupported(f"{self.name} offers no reader here")
 
     # Documented losses. The worker first compares read_back() with what was logged bit for

@@ -19,6 +19,8 @@ from adapters.base import (
     Service,
 )
 
+STORE = "comet"  # the archives' folder in the work directory (COMET_OFFLINE_DIRECTORY)
+
 
 class CometAdapter(Adapter):
     """comet-ml OfflineExperiment in the work directory; auto-logging and env capture off."""
@@ -67,7 +69,7 @@ class CometAdapter(Adapter):
     def open(self, workdir: Path, service: Service | None) -> None:
         """Nothing to start: each run writes its own archive."""
         self._workdir = Path(workdir)
-        self._dir = self._workdir / "comet"
+        self._dir = self._workdir / STORE
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """An OfflineExperiment with code, git, environment and output capture all off."""
@@ -111,9 +113,9 @@ class CometAdapter(Adapter):
         self._experiment.end()
         self._experiment = None
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Parse each archive: experiment.json, messages.json and the uploaded asset files."""
-        return [read_archive(path) for path in sorted(self._dir.glob("*.zip"))]
+        return [read_archive(path) for path in sorted((workdir / STORE).glob("*.zip"))]
 
 
 def read_archive(path: Path) -> RunData:

@@ -17,6 +17,9 @@ ARRAYS_UNSUPPORTED = (
 )
 
 
+STORE = "dvclive"  # the runs' folder in the work directory
+
+
 class DvcliveAdapter(Adapter):
     """DVCLive `Live` per run: `log_metric` for each value, then `next_step()`.
 
@@ -49,7 +52,7 @@ class DvcliveAdapter(Adapter):
 
     def open(self, workdir: Path, service: Any = None) -> None:
         """Work from the work directory; runs get directories under WORKDIR/dvclive."""
-        self._root = Path(workdir) / "dvclive"
+        self._root = Path(workdir) / STORE
         # DVCLive looks for a DVC repository from the current directory, and inside a Git
         # work tree with none it runs `dvc init` at the Git root: work from the work
         # directory so nothing is created outside it.
@@ -92,13 +95,14 @@ class DvcliveAdapter(Adapter):
     def finish(self) -> None:
         """Nothing left: DVCLive writes its files synchronously."""
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Any) -> list[RunData]:
         """Read each run's TSV histories and params.yaml with DVCLive's own parsers."""
         from dvclive.serialize import load_yaml
         from dvclive.utils import parse_tsv
 
         runs = []
-        for experiment_dir in sorted(p for p in self._root.iterdir() if p.is_dir()):
+        root = workdir / STORE
+        for experiment_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             for run_dir in sorted(p for p in experiment_dir.iterdir() if p.is_dir()):
                 live_dir = run_dir / LIVE_DIR
                 params_file = live_dir / "params.yaml"

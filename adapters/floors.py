@@ -15,6 +15,8 @@ from urllib.parse import quote, unquote
 
 from adapters.base import LOSSY, Adapter, RunData, Service
 
+STORE = "floor.db"  # the sqlite floor's file in the work directory
+FOLDER = "numpy-floor"  # the numpy floor's folder in the work directory
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL
@@ -52,7 +54,7 @@ class SqliteFloor(Adapter):
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Create the database file with WAL journaling, as a tracker would."""
-        self.path = workdir / "floor.db"
+        self.path = workdir / STORE
         self.db = self.sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -91,11 +93,11 @@ class SqliteFloor(Adapter):
         """Close the connection (checkpoints the WAL)."""
         self.db.close()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Every run, its metrics in step order and its arrays, from a fresh connection."""
         import numpy as np
 
-        db = self.sqlite3.connect(self.path)
+        db = self.sqlite3.connect(workdir / STORE)
         try:
             runs = []
             for run_id, experiment, name, params in db.execute(
@@ -151,7 +153,7 @@ class NumpyFloor(Adapter):
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """The store is a folder inside the work directory."""
-        self.root = workdir / "numpy-floor"
+        self.root = workdir / FOLDER
         self.root.mkdir(exist_ok=True)  # several writer processes open one store
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
@@ -185,11 +187,11 @@ class NumpyFloor(Adapter):
             np.save(f"{base}.values.npy", np.array(vals, dtype=np.float64))
         self.series = {}
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Every run folder, loaded with numpy.load."""
         np = self.np
         runs = []
-        for exp_dir in sorted(self.root.iterdir()):
+        for exp_dir in sorted((workdir / FOLDER).iterdir()):
             for run_dir in sorted(exp_dir.iterdir()):
                 params = json.loads((run_dir / "params.json").read_text(encoding="utf-8"))
                 metrics = {}

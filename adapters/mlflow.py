@@ -150,11 +150,12 @@ class MlflowAdapter(Adapter):
         if self.scratch.exists():
             self.scratch.rmdir()
 
-    def read_back(self) -> list[RunData]:
-        """Runs, metric histories and NPY artifacts through MlflowClient."""
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Runs, metric histories and NPY artifacts through a new MlflowClient."""
         import numpy as np
+        from mlflow.tracking import MlflowClient
 
-        client = self.client
+        client = MlflowClient(tracking_uri=self.tracking_uri(workdir, service))
         out = []
         for exp in client.search_experiments():
             runs: list[Any] = []
@@ -175,7 +176,7 @@ class MlflowAdapter(Adapter):
                     history.sort(key=lambda m: (m.step, m.timestamp))
                     metrics[key] = [(int(m.step), float(m.value)) for m in history]
                 arrays = {}
-                with tempfile.TemporaryDirectory(dir=self.workdir) as dst:
+                with tempfile.TemporaryDirectory(dir=workdir) as dst:
                     for info in client.list_artifacts(run_id):
                         if info.path.endswith(".npy"):
                             local = client.download_artifacts(run_id, info.path, dst)

@@ -59,7 +59,7 @@ class MltraqAdapter(Adapter):
 
         # A progress bar on stderr while persisting is console output, not tracking work.
         self.lib.options().set("tqdm.disable", True)
-        self.url = f"sqlite:///{workdir / 'mltraq.db'}"
+        self.url = store_url(workdir)
         # SQLITE_LIMIT_LENGTH: the largest BLOB this build of SQLite stores (10^9 by default).
         with closing(sqlite3.connect(":memory:")) as probe:
             self.max_blob = probe.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
@@ -114,12 +114,12 @@ class MltraqAdapter(Adapter):
             exp.persist(if_exists="replace")
         self.session.db.engine.dispose()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Load each persisted experiment with MLtraq's own loader."""
         import numpy as np
 
         self.lib.options().set("tqdm.disable", True)
-        session = self.lib.create_session(self.url)
+        session = self.lib.create_session(store_url(workdir))
         out = []
         for exp_name in session.ls()["name"]:
             exp = session.load_experiment(exp_name)
@@ -138,3 +138,8 @@ class MltraqAdapter(Adapter):
                 out.append(RunData(str(exp_name), run_name, params, metrics, arrays))
         session.db.engine.dispose()
         return out
+
+
+def store_url(workdir: Path) -> str:
+    """The SQLAlchemy URL of the cell's MLtraq database."""
+    return f"sqlite:///{workdir / 'mltraq.db'}"

@@ -113,7 +113,7 @@ class NeptuneAdapter(Adapter):
         self._run.stop()
         self._run = None
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Replay each run's offline operation log with the client's own queue reader."""
         import threading
 
@@ -129,7 +129,7 @@ class NeptuneAdapter(Adapter):
             UploadFile,
         )
 
-        offline = self._workdir / ".neptune" / "offline"
+        offline = workdir / ".neptune" / "offline"
         runs = []
         for container in sorted(offline.iterdir()):
             # What `neptune sync` reads; a run directory may hold one or more execution dirs.

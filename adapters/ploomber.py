@@ -23,6 +23,9 @@ NO_ARRAYS = (
 )
 
 
+STORE = "ploomber"  # the experiments' databases, in the work directory
+
+
 class PloomberAdapter(Adapter):
     """ploomber-engine `track_execution` of a generated percent-format script.
 
@@ -72,7 +75,7 @@ class PloomberAdapter(Adapter):
 
     def open(self, workdir: Path, service: Any = None) -> None:
         """The scripts and databases live under WORKDIR/ploomber."""
-        self._root = Path(workdir) / "ploomber"
+        self._root = Path(workdir) / STORE
         self._scripts = self._root / "scripts"
         self._scripts.mkdir(parents=True, exist_ok=True)
         self._count = 0
@@ -118,12 +121,12 @@ class PloomberAdapter(Adapter):
     def finish(self) -> None:
         """Nothing left: SQLiteTracker commits each insert and update."""
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Any) -> list[RunData]:
         """Every row of every experiment's database, through sklearn-evaluation's tracker."""
         from sklearn_evaluation import SQLiteTracker
 
         runs = []
-        for database in sorted(self._root.glob("*.db")):
+        for database in sorted((workdir / STORE).glob("*.db")):
             tracker = SQLiteTracker(str(database))
             try:
                 rows = tracker.query(

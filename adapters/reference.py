@@ -8,6 +8,8 @@ from typing import Any
 
 from adapters.base import EXACT, Adapter, RunData, Service
 
+STORE = "tracker.db"  # the database file in the work directory
+
 
 class TrackerAdapter(Adapter):
     """This project's tracker, copied into its environment from the working tree."""
@@ -39,7 +41,7 @@ class TrackerAdapter(Adapter):
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Create the embedded database file."""
-        self.path = os.fspath(workdir / "tracker.db")
+        self.path = os.fspath(workdir / STORE)
         self.db = self.lib.connect(self.path)
         self.experiments: dict[str, Any] = {}
 
@@ -66,9 +68,9 @@ class TrackerAdapter(Adapter):
         """Close the database: everything is durable."""
         self.db.close()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Every run of every experiment, from a new connection."""
-        db = self.lib.connect(self.path)
+        db = self.lib.connect(os.fspath(workdir / STORE))
         try:
             runs = []
             for exp_name in db.experiments():

@@ -26,6 +26,9 @@ from adapters.base import (
 _SACRED_SEED = "seed"
 
 
+STORE = "sacred"  # the observer's folder in the work directory
+
+
 class SacredAdapter(Adapter):
     """Sacred 0.8, FileStorageObserver; each run is one `ex.run()` whose `_run` takes the logs.
 
@@ -75,7 +78,7 @@ class SacredAdapter(Adapter):
     def open(self, workdir: Path, service: Any = None) -> None:
         """Create the observer's directory inside the work directory."""
         self._workdir = Path(workdir)
-        self._store = self._workdir / "sacred"
+        self._store = self._workdir / STORE
         # numpy.save writes here first; Sacred's artifacts are copies of existing files.
         self._scratch = self._workdir / "sacred-scratch"
         # copy_sources=False: Sacred always records the main file (here this module) and by
@@ -182,11 +185,11 @@ class SacredAdapter(Adapter):
         if self._scratch.exists():
             self._scratch.rmdir()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Any) -> list[RunData]:
         """Read every run directory the observer wrote (run.json, config.json, metrics.json)."""
         import numpy as np
 
-        store = Path(self._store)
+        store = workdir / STORE
         runs = []
         run_dirs = [p for p in store.iterdir() if p.is_dir() and p.name.isdigit()]
         for run_dir in sorted(run_dirs, key=lambda p: int(p.name)):

@@ -90,16 +90,20 @@ class SqltrackAdapter(Adapter):
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Connect and create sqltrack's base schema (its `setup` command)."""
-        if service is None:
-            raise ValueError("sqltrack needs the PostgreSQL server the worker starts")
-        self._client = self._sqltrack.Client(
-            host="127.0.0.1", port=str(service.port), user="postgres", dbname="postgres"
-        )
+        self._client = self._connect(service)
         self._columns: set[str] = set()
         self._run: Any = None
         self._connection: Any = None
         with contextlib.redirect_stdout(io.StringIO()):  # it prints one line per script
             self._setup(self._client, [])
+
+    def _connect(self, service: Service | None) -> Any:
+        """A sqltrack Client of the cell's server."""
+        if service is None:
+            raise ValueError("sqltrack needs the PostgreSQL server the harness starts")
+        return self._sqltrack.Client(
+            host="127.0.0.1", port=str(service.port), user="postgres", dbname="postgres"
+        )
 
     def _add_columns(self, names: list[str]) -> None:
         """Add a DOUBLE PRECISION column per new metric name, as sqltrack's README says."""
@@ -140,12 +144,12 @@ class SqltrackAdapter(Adapter):
         connection, self._connection = self._connection, None
         connection.__exit__(None, None, None)
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Plain SQL on sqltrack's documented schema: runs, args and the metric columns."""
         from psycopg import sql
 
         out = []
-        with self._client.cursor() as cursor:
+        with self._connect(service).cursor() as cursor:
             cursor.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_name = 'metrics' AND table_schema = current_schema() "

@@ -26,6 +26,9 @@ def histogram_fields(histogram: Any) -> Any:
     return np.array(stats + limits + counts, dtype=np.float64)
 
 
+STORE = "tensorboard"  # the runs' log directories, in the work directory
+
+
 class TensorboardAdapter(Adapter):
     """tensorboardX `SummaryWriter`, one log directory per run; no torch or TensorFlow.
 
@@ -67,7 +70,7 @@ class TensorboardAdapter(Adapter):
 
     def open(self, workdir: Path, service: Any = None) -> None:
         """Nothing to start: each run gets its own log directory under the work directory."""
-        self._root = Path(workdir) / "tensorboard"
+        self._root = Path(workdir) / STORE
         self._writer: Any = None
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
@@ -96,7 +99,7 @@ class TensorboardAdapter(Adapter):
     def finish(self) -> None:
         """Nothing left: every writer was closed (and its file flushed) at `end_run`."""
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Any) -> list[RunData]:
         """Read each run's event files with TensorBoard's EventAccumulator, keeping every event."""
         from tensorboard.backend.event_processing import event_accumulator as ea
         from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -105,7 +108,7 @@ class TensorboardAdapter(Adapter):
         # 500 histograms per tag.
         guidance = {ea.SCALARS: 0, ea.HISTOGRAMS: 0, ea.TENSORS: 0}
         runs = []
-        for experiment_dir in sorted(p for p in self._root.iterdir() if p.is_dir()):
+        for experiment_dir in sorted(p for p in (workdir / STORE).iterdir() if p.is_dir()):
             for run_dir in sorted(p for p in experiment_dir.iterdir() if p.is_dir()):
                 acc = ea.EventAccumulator(str(run_dir), size_guidance=guidance)
                 acc.Reload()

@@ -98,7 +98,7 @@ class TrackioAdapter(Adapter):
         if self._scratch.exists():
             self._scratch.rmdir()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Any) -> list[RunData]:
         """Read every project in TRACKIO_DIR with trackio's own storage reader."""
         import numpy as np
         from trackio import cas

@@ -181,12 +181,12 @@ class WandbAdapter(Adapter):
         if self.scratch.exists():
             self.scratch.rmdir()
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Parse each run's `.wandb` log: run, config, history and artifact records."""
         import numpy as np
 
         out = []
-        for path in sorted(self.workdir.glob("wandb/offline-run-*/run-*.wandb")):
+        for path in sorted(workdir.glob("wandb/offline-run-*/run-*.wandb")):
             experiment = run_name = ""
             params: dict[str, Any] = {}
             series: dict[str, dict[int, float]] = {}

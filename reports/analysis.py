@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 from reports import stats
 from reports.stats import Ratio, Summary
 from results import schema as S
-from results.cells import CONFIG, MACHINE, SCENARIO, Results, SuiteRun, is_missing, plain
+from results.cells import (
+    CONFIG,
+    HEADLINE,
+    HEADLINE_NS,
+    MACHINE,
+    SCENARIO,
+    Results,
+    SuiteRun,
+    is_missing,
+    plain,
+)
 from results.errors import UsageError
 
 if TYPE_CHECKING:
@@ -135,6 +145,7 @@ class Row:
     vs_reference: Ratio | None = None
     reasons: tuple[str, ...] = ()
     is_fastest: bool = False
+    service_start_ns: float = math.nan  # median over the ok cells with a local server
 
     @property
     def n_ok(self) -> int:
@@ -157,13 +168,19 @@ class Row:
         return ", ".join(f"{f or 'not recorded'} {c}" for f, c in self.fidelities.items())
 
 
+def headlines(section: Section, scenario: str) -> list[str]:
+    """The fields a scenario's figures are in this section (one, unless schemas were mixed)."""
+    cells = section.cells[section.cells[SCENARIO] == scenario]
+    return list(dict.fromkeys(str(h) for h in cells[HEADLINE]))
+
+
 def _counts(values: Any, order: tuple[str, ...]) -> dict[str, int]:
     counts = Counter(str(v) for v in values)
     ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
     return {k: counts[k] for k in ranked}
 
 
-def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0) -> list[Row]:
+def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int = 0) -> list[Row]:
     """Rows of one scenario: per configuration, fastest first, failed frameworks last."""
     cells = section.cells[section.cells[SCENARIO] == scenario]
     out: list[Row] = []
@@ -181,6 +198,7 @@ def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0
             if summary is not None:
                 summaries[framework] = summary
             reasons = tuple(dict.fromkeys(str(r) for r in mine[S.REASON] if r))
+            starts = [v for v in ok[S.SERVICE_START_NS] if not math.isnan(v)]
             partial.append(
                 Row(
                     scenario=scenario,
@@ -192,6 +210,7 @@ def rows(section: Section, scenario: str, metric: str = S.WALL_NS, seed: int = 0
                     fidelities=_counts(ok[S.FIDELITY], S.FIDELITIES),
                     summary=summary,
                     reasons=reasons,
+                    service_start_ns=statistics.median(starts) if starts else math.nan,
                 )
             )
         # ties go to the first in framework order (the reference tracker first)

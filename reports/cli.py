@@ -52,9 +52,10 @@ def register(subparsers: Any) -> None:
     )
     c.add_argument(
         "--metric",
-        default="wall_ns",
+        default="headline_ns",
         metavar="FIELD",
-        help="the field to compare (default: wall_ns; e.g. cpu_ns, peak_rss_bytes, import_ns)",
+        help="the field to compare (default: headline_ns, each scenario's headline: "
+        "tracking_ns, read_ns for readback, wall_ns in schema 1; e.g. cpu_ns, peak_rss_bytes)",
     )
     c.add_argument("--out", metavar="FILE", help="also write the comparison to this file")
     c.add_argument(

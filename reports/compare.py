@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from reports import analysis, stats
 from reports.analysis import Row, Section
 from results import schema as S
-from results.cells import Results, load
+from results.cells import HEADLINE_NS, Results, load
 from results.database import to_url
 from results.errors import UsageError
 
@@ -30,16 +30,11 @@ FAILING = "failing in both"
 ORDER = (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED, NOISE, FAILING, ONLY_OLD, ONLY_NEW)
 
 # Metrics one may compare, and how to show their values.
+TIMES = (S.TRACKING_NS, *S.TRACKED_PHASES, S.READ_NS, S.READ_IMPORT_NS, S.HARNESS_NS,
+         S.PREPARE_NS, S.SERVICE_START_NS, S.PROCESS_NS, S.CPU_NS, S.WALL_NS)  # fmt: skip
 METRICS = {
-    S.WALL_NS: ("s", 1e9),
-    S.CPU_NS: ("s", 1e9),
-    S.IMPORT_NS: ("s", 1e9),
-    S.INIT_NS: ("s", 1e9),
-    S.START_RUN_NS: ("s", 1e9),
-    S.LOG_NS: ("s", 1e9),
-    S.END_RUN_NS: ("s", 1e9),
-    S.FINISH_NS: ("s", 1e9),
-    S.SERVICE_START_NS: ("s", 1e9),
+    HEADLINE_NS: ("s", 1e9),  # tracking_ns, read_ns for reading scenarios, wall_ns in schema 1
+    **dict.fromkeys(TIMES, ("s", 1e9)),
     S.PEAK_RSS_BYTES: ("MB", 1e6),
     S.DISK_BYTES: ("MB", 1e6),
 }
@@ -90,8 +85,17 @@ def resolve(spec: str, default_db: str) -> tuple[Results, Section]:
     return results, found[0]
 
 
-def compare(old: Section, new: Section, metric: str = S.WALL_NS, seed: int = 0) -> list[Change]:
+def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0) -> list[Change]:
     """Every (scenario, configuration, framework) of either side, changes first."""
+    if metric == HEADLINE_NS:
+        for scenario in set(old.scenarios()) & set(new.scenarios()):
+            before, after = analysis.headlines(old, scenario), analysis.headlines(new, scenario)
+            if before != after:
+                raise UsageError(
+                    f"{scenario}: OLD's figures are {', '.join(before)} and NEW's "
+                    f"{', '.join(after)} (other results schemas): compare a field both have, "
+                    "e.g. --metric import_ns"
+                )
     old_rows = {
         (r.scenario, r.config, r.framework): r
         for sc in old.scenarios()

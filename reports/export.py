@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from results import schema as S
-from results.cells import NUMBER_FIELDS, Results, is_missing
+from results.cells import HEADLINE_NS, NUMBER_FIELDS, Results, is_missing
 from results.errors import need
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def cells_frame(results: Results, suite_ids: Sequence[str] | None = None) -> pd.
         cells = cells[cells[S.SUITE_ID].isin(list(suite_ids))]
     # the schema's columns only: outside_paths is a reader's aid, not a measurement
     frame = cells.drop(columns=[S.OUTSIDE_PATHS]).reset_index(drop=True)
-    for column in NUMBER_FIELDS:
+    for column in (*NUMBER_FIELDS, HEADLINE_NS):
         present = frame[column].dropna()
         if all(float(v).is_integer() for v in present):
             frame[column] = frame[column].astype("Int64")

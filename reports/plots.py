@@ -58,8 +58,15 @@ PHASE_LABELS = {
     S.LOG_NS: "log",
     S.END_RUN_NS: "end_run",
     S.FINISH_NS: "finish",
+    S.EXIT_NS: "exit",
 }
 REST = "rest of the process"
+# What the stacked phases add up to, by results schema: schema 1's wall_ns held a local
+# server's start and the rest of the process; schema 2's tracking_ns is its phases exactly.
+PHASE_BASIS = {
+    1: (S.WALL_NS, tuple(k for k in PHASE_LABELS if k != S.EXIT_NS)),
+    2: (S.TRACKING_NS, S.TRACKED_PHASES),
+}
 PHASE_COLOURS = (
     "#4e79a7",
     "#9c755f",
@@ -68,6 +75,7 @@ PHASE_COLOURS = (
     "#76b7b2",
     "#59a14f",
     "#edc948",
+    "#b07aa1",
     "#bab0ac",
 )
 LINESTYLES: tuple[Literal["-", "--", ":"], ...] = ("-", "--", ":")
@@ -264,8 +272,9 @@ def _grouped(section: Section, scenario: str, rows: Sequence[Row]) -> _Grouped:
 def bars(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
-    """Grouped bars of median wall time per configuration and framework, log axis."""
+    """Grouped bars of the median headline per configuration and framework, log axis."""
     _, frameworks, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
+    what = headline_words(section, scenario)
     width_in = max(6.5, width)
     fig = _new_figure(width_in, 0.9 + 3.2 * len(chunks), prov)
     axes = fig.subplots(len(chunks), 1, sharey=True, squeeze=False)[:, 0]
@@ -306,17 +315,17 @@ def bars(
         ax.set_yscale("log")
         ax.set_xlim(-0.5, per_row - 0.5)
         ax.set_xticks(range(len(chunk)), chunk, fontsize=8)
-        ax.set_ylabel("wall seconds per cell (log)", fontsize=8)
+        ax.set_ylabel(f"{what} seconds per cell (log)", fontsize=8)
         ax.grid(axis="y", which="both", alpha=0.25)
         ax.set_axisbelow(True)  # grid lines behind the bars, not across them
     axes[0].set_ylim(bottom=_seconds(lowest) / 2)
     axes[0].set_title(
-        f"{scenario}: median whole-process time per cell\nwhiskers: 95% bootstrap "
+        f"{scenario}: median {what} time per cell\nwhiskers: 95% bootstrap "
         "interval of the median (the range when n < 5)",
         fontsize=9,
     )
     _legend(fig, section, frameworks, "bar")
-    title = f"{scenario}: median wall time per framework"
+    title = f"{scenario}: median {what} time per framework"
     return _save(fig, out, f"{section.slug}-bars-{scenario}", prov, "bars", scenario, title)
 
 
@@ -333,7 +342,7 @@ def scaling_params(section: Section, scenario: str) -> list[str]:
 def scaling(
     section: Section, scenario: str, param: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
-    """Median wall time against one parameter, log-log, a panel per value of the others."""
+    """The median headline against one parameter, log-log, a panel per value of the others."""
     look = styles(section)
     panels: dict[tuple[tuple[str, Any], ...], list[tuple[float, str]]] = {}
     for config in section.configs(scenario):
@@ -396,7 +405,7 @@ def scaling(
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"{param} (log)", fontsize=8)
-        ax.set_ylabel("median wall seconds (log)", fontsize=8)
+        ax.set_ylabel(f"median {headline_words(section, scenario)} seconds (log)", fontsize=8)
         ax.grid(which="both", alpha=0.25)
         subtitle = config_label(others) if others else ""
         ax.set_title(
@@ -407,6 +416,15 @@ def scaling(
     title = f"{scenario}: scaling with {param}"
     stem = f"{section.slug}-scaling-{scenario}-{param}"
     return _save(fig, out, stem, prov, "scaling", scenario, title)
+
+
+# How a headline field is named in a figure's labels.
+HEADLINE_WORDS = {S.TRACKING_NS: "tracking", S.READ_NS: "read", S.WALL_NS: "wall"}
+
+
+def headline_words(section: Section, scenario: str) -> str:
+    """`tracking`, `read` or `wall` (schema 1): what a scenario's figures are."""
+    return " / ".join(HEADLINE_WORDS.get(h, h) for h in analysis.headlines(section, scenario))
 
 
 def phase_medians(section: Section, scenario: str, config: str, framework: str) -> dict[str, float]:
@@ -421,12 +439,14 @@ def phase_medians(section: Section, scenario: str, config: str, framework: str) 
     out: dict[str, float] = {}
     if ok.empty:
         return out
-    for phase in PHASE_LABELS:
+    version = int(ok[S.SCHEMA_VERSION_PARAM].max())
+    total, phases_of = PHASE_BASIS[min(max(version, 1), max(PHASE_BASIS))]
+    for phase in phases_of:
         out[phase] = analysis.median_of(section, scenario, config, framework, phase)
     rest = [
-        wall - sum(0.0 if math.isnan(v) else v for v in (rec[p] for p in PHASE_LABELS))
-        for wall, rec in zip(ok[S.WALL_NS], ok.to_dict("records"), strict=True)
-        if not math.isnan(wall)
+        whole - sum(0.0 if math.isnan(v) else v for v in (rec[p] for p in phases_of))
+        for whole, rec in zip(ok[total], ok.to_dict("records"), strict=True)
+        if not math.isnan(whole)
     ]
     if rest:
         import statistics
@@ -480,8 +500,7 @@ def phases(
                     label=labels[i] if y == 0 else None,
                 )
                 left += share
-            wall = row.summary.median
-            note = f"{stats.format_number(_seconds(wall))} s"
+            note = f"{stats.format_number(_seconds(row.summary.median))} s"
             if row.n_ok < row.n:  # a median over fewer cells than ran: say why
                 note += f" ({row.status()})"
             ax.text(101, y, note, va="center", fontsize=7)
@@ -491,7 +510,10 @@ def phases(
         ax.set_xticks([0, 25, 50, 75, 100])
         ax.set_title(f"{scenario}, {config}", fontsize=9, loc="left")
     for ax in axes[-cols:]:
-        ax.set_xlabel("share of the phases' median times (%); right: median wall seconds")
+        ax.set_xlabel(
+            "share of the phases' median times (%); right: median "
+            f"{headline_words(section, scenario)} seconds"
+        )
     handles, names = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
         more_h, more_n = ax.get_legend_handles_labels()
@@ -637,7 +659,9 @@ def all_images(
         images.append(bars(section, scenario, rows, out, prov))
         for param in scaling_params(section, scenario):
             images.append(scaling(section, scenario, param, rows, out, prov))
-        images.append(phases(section, scenario, rows, out, prov))
+        if S.READ_NS not in analysis.headlines(section, scenario):
+            # the writer's phases are not what a reading scenario's figures are made of
+            images.append(phases(section, scenario, rows, out, prov))
         images.append(resources(section, scenario, rows, out, prov))
     images.append(fidelity(section, out, prov))
     return images

@@ -14,6 +14,7 @@ the page.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,12 +32,14 @@ HTML_NAME = "index.html"
 MARKDOWN_NAME = "report.md"
 
 HOW_TO_READ = [
-    "Times are whole-process wall seconds per cell (a fresh worker process per repetition), "
-    "from the process's start to the end of the framework's finish(): interpreter start-up, "
-    "import, every phase, and making the data durable; the read-back and fidelity check "
-    "that follow are verification and are not counted (CPU and peak memory likewise). "
-    "Only cells whose outcome is ok are timed; every other outcome is counted beside them "
-    "and listed with its reason under Failures.",
+    "Each cell is a fresh writer process in the framework's own environment. Its time is "
+    "`tracking_ns`, what a program pays to track: the framework's import, init, start_run, "
+    "log, end_run, finish (the data readable by a new process) and the process's exit. "
+    "Interpreter start-up and the harness, input generation and a local server's start "
+    "(its own column) are measured apart and never in it. `readback` is timed as `read_ns`: "
+    "a new process opening the store and reading everything into one table. The fidelity "
+    "check reads back in a new process too. Only cells whose outcome is ok are timed; every "
+    "other outcome is counted beside them and listed with its reason under Failures.",
     "median, IQR (interquartile range), and an interval: a 95% bootstrap interval of the "
     f"median ({stats.RESAMPLES} resamples, seeded) with {stats.MIN_FOR_INTERVAL} or more ok "
     "repetitions, the range (min to max) with fewer.",
@@ -110,6 +113,24 @@ def _s(ns: float) -> str:
     return stats.format_number(ns / 1e9)
 
 
+# One sentence per headline field: what a scenario's seconds hold.
+HEADLINE_TEXT = {
+    S.TRACKING_NS: "Seconds are tracking_ns: import, init, start_run, log, end_run, finish and "
+    "the writer process's exit.",
+    S.READ_NS: "Seconds are read_ns: a new process opening the store and reading everything "
+    "into one table (its import apart).",
+    S.WALL_NS: "Seconds are wall_ns (results schema 1): the worker process from its start to "
+    "the end of finish(), input generation and a local server's start included.",
+}
+
+
+def headline_text(section: Section, scenario: str) -> str:
+    """What the seconds of a scenario's table are, in one sentence (or one per schema)."""
+    return " ".join(
+        HEADLINE_TEXT.get(h, f"Seconds are {h}.") for h in analysis.headlines(section, scenario)
+    )
+
+
 TABLE_HEAD = [
     "configuration",
     "framework",
@@ -120,6 +141,7 @@ TABLE_HEAD = [
     "interval s",
     "vs fastest",
     f"vs {S.REFERENCE_FRAMEWORK}",
+    "server start s",
     "fidelity",
     "other outcomes",
 ]
@@ -142,6 +164,7 @@ def table_cells(row: Row) -> list[str]:
         *numbers,
         analysis.ratio_text(row, "fastest"),
         analysis.ratio_text(row, "reference"),
+        "-" if math.isnan(row.service_start_ns) else _s(row.service_start_ns),
         row.fidelity(),
         "-" if status == S.OK else status,
     ]
@@ -242,7 +265,14 @@ figcaption { font-size: 0.85em; color: #555; }
 .noise { color: #777; }
 """
 
-NUMERIC = {"ok / cells", "median s", "IQR s", "vs fastest", f"vs {S.REFERENCE_FRAMEWORK}"}
+NUMERIC = {
+    "ok / cells",
+    "median s",
+    "IQR s",
+    "vs fastest",
+    f"vs {S.REFERENCE_FRAMEWORK}",
+    "server start s",
+}
 
 
 def _e(text: object) -> str:
@@ -314,6 +344,7 @@ def to_html(
         for scenario in sec.scenarios():
             rows = part.rows[scenario]
             h.append(f"<h3>{_e(scenario)}</h3>")
+            h.append(f"<p>{_e(headline_text(sec, scenario))}</p>")
             h.append(
                 _html_table(
                     TABLE_HEAD, [table_cells(r) for r in rows], [r.n_ok < r.n for r in rows]
@@ -394,7 +425,7 @@ def to_markdown(
         m += ["### Framework versions", ""]
         m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])
         for scenario in sec.scenarios():
-            m += [f"### {scenario}", ""]
+            m += [f"### {scenario}", "", headline_text(sec, scenario), ""]
             m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]])
             m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
         m += ["### Fidelity and outcomes", ""]

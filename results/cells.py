@@ -41,7 +41,11 @@ LEAD_COLUMNS = (
     RUN_NAME,
 )
 TEXT_FIELDS = (S.OUTCOME, S.FIDELITY, S.REASON)
-NUMBER_FIELDS = tuple(f for f in S.CELL_FIELDS if f not in TEXT_FIELDS)
+NUMBER_FIELDS = tuple(f for f in (*S.CELL_FIELDS, *S.OLD_FIELDS) if f not in TEXT_FIELDS)
+# Derived: which field is the cell's headline (S.headline: tracking_ns, read_ns, or schema 1's
+# wall_ns) and its value, so that reports read one column whatever the schema version.
+HEADLINE = "headline"
+HEADLINE_NS = "headline_ns"
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,8 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
             for name in NUMBER_FIELDS:
                 value = plain(record.get(S.FIELD_PREFIX + name))
                 row[name] = math.nan if value is None else float(value)
+            row[HEADLINE] = S.headline(scenario, version)
+            row[HEADLINE_NS] = row[row[HEADLINE]]
             paths = plain(record.get(S.FIELD_PREFIX + S.OUTSIDE_PATHS))
             row[S.OUTSIDE_PATHS] = "" if paths is None else str(paths)
             rows.append(row)
@@ -287,10 +293,11 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
     all_params: list[str] = []
     for own in scenario_params.values():
         all_params.extend(p for p in own if p not in all_params)
-    clash = set(all_params) & set((*LEAD_COLUMNS, *S.CELL_FIELDS))
+    fields = [*TEXT_FIELDS, *NUMBER_FIELDS, HEADLINE, HEADLINE_NS, S.OUTSIDE_PATHS]
+    clash = set(all_params) & {*LEAD_COLUMNS, *fields}
     if clash:
         raise UsageError(f"scenario parameters clash with result columns: {sorted(clash)}")
-    columns = [*LEAD_COLUMNS, *all_params, *S.CELL_FIELDS, S.OUTSIDE_PATHS]
+    columns = [*LEAD_COLUMNS, *all_params, *fields]
     cells = pd.DataFrame(rows, columns=columns)
     for name in all_params:
         values = [row.get(name) for row in rows]  # as read, before pandas chose a dtype

@@ -12,7 +12,7 @@ from typing import Any
 
 from results.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # The experiment holding one run per suite run; every other experiment is a scenario.
 SUITES_EXPERIMENT = "suites"
@@ -57,25 +57,44 @@ UNVERIFIED = "unverified"
 NOT_CHECKED = "not_checked"
 FIDELITIES = (EXACT, LOSSY, WRONG_DATA, UNVERIFIED, NOT_CHECKED)
 
-# Phases of the adapter lifecycle, in nanoseconds, in the order they happen.
+# The writer's phases, in nanoseconds (one clock: perf_counter_ns), in the order they happen;
+# `exit_ns` runs from the end of finish() to the writer process's exit (atexit handlers,
+# thread joins: paid by a framework's users).
 IMPORT_NS = "import_ns"
-SERVICE_START_NS = "service_start_ns"
 INIT_NS = "init_ns"
-START_RUN_NS = "start_run_ns"
-LOG_NS = "log_ns"
-END_RUN_NS = "end_run_ns"
+START_RUN_NS = "start_run_ns"  # summed over runs
+LOG_NS = "log_ns"  # the workload less start_run and end_run
+END_RUN_NS = "end_run_ns"  # summed over runs
 FINISH_NS = "finish_ns"
-PHASE_FIELDS = (IMPORT_NS, SERVICE_START_NS, INIT_NS, START_RUN_NS, LOG_NS, END_RUN_NS, FINISH_NS)
+EXIT_NS = "exit_ns"
+TRACKED_PHASES = (IMPORT_NS, INIT_NS, START_RUN_NS, LOG_NS, END_RUN_NS, FINISH_NS, EXIT_NS)
+# The headline: what a user's program pays to track, the sum of TRACKED_PHASES.
+TRACKING_NS = "tracking_ns"
+# Apart, never in the headline: interpreter start and the worker's own imports; input
+# generation; a local server a user would already have running; the whole writer process.
+HARNESS_NS = "harness_ns"
+PREPARE_NS = "prepare_ns"
+SERVICE_START_NS = "service_start_ns"
+PROCESS_NS = "process_ns"
+# A new process reading back: its import, then opening the store and loading everything
+# into one table (`read_ns`, the headline of the scenarios in READ_HEADLINED).
+READ_IMPORT_NS = "read_import_ns"
+READ_NS = "read_ns"
+READ_HEADLINED = frozenset({"readback"})
+# What the worker measures inside the writer process, and inside the reader.
+WRITER_TIMINGS = (IMPORT_NS, INIT_NS, START_RUN_NS, LOG_NS, END_RUN_NS, FINISH_NS, PREPARE_NS)
+READER_TIMINGS = (READ_IMPORT_NS, READ_NS)
 
-# Whole-process measurements, from the worker process's start to the end of finish() (the
-# read-back and fidelity check after it are verification, not counted); a cell that ended
-# before finish() is measured to the end of its process.
-WALL_NS = "wall_ns"
-CPU_NS = "cpu_ns"  # the worker, its reaped children, and its live helpers (servers)
-PEAK_RSS_BYTES = "peak_rss_bytes"  # the worker plus its children
-DISK_BYTES = "disk_bytes"
+# Resources of the writer process tree (and of the local server it used) over its whole life.
+CPU_NS = "cpu_ns"
+PEAK_RSS_BYTES = "peak_rss_bytes"
+DISK_BYTES = "disk_bytes"  # what the work directory holds when the writer has exited
 LEFTOVER_PROCESSES = "leftover_processes"
 OUTSIDE_FILES = "outside_files"
+
+# Schema 1 only: the worker process from its start to the end of finish() (input generation,
+# version lookup and a local server's start included). Read, never written.
+WALL_NS = "wall_ns"
 
 # Optional, not a schema field: JSON list of the first files a cell left outside its work
 # directory, for a reader chasing `outside_files`.
@@ -86,20 +105,31 @@ CELL_FIELDS = (
     OUTCOME,
     FIDELITY,
     REASON,
-    IMPORT_NS,
-    INIT_NS,
-    START_RUN_NS,
-    LOG_NS,
-    END_RUN_NS,
-    FINISH_NS,
+    *TRACKED_PHASES,
+    TRACKING_NS,
+    HARNESS_NS,
+    PREPARE_NS,
     SERVICE_START_NS,
-    WALL_NS,
+    PROCESS_NS,
+    READ_IMPORT_NS,
+    READ_NS,
     CPU_NS,
     PEAK_RSS_BYTES,
     DISK_BYTES,
     LEFTOVER_PROCESSES,
     OUTSIDE_FILES,
 )
+# The fields of an older schema that readers still read.
+OLD_FIELDS = (WALL_NS,)
+
+
+def headline(scenario: str, version: Any) -> str:
+    """The field a scenario's figures are: read_ns for reading scenarios, else tracking_ns
+    (wall_ns in schema 1)."""
+    if version is not None and int(version) < 2:
+        return WALL_NS
+    return READ_NS if scenario in READ_HEADLINED else TRACKING_NS
+
 
 # --- params of a suite run (a run of SUITES_EXPERIMENT) ---------------------------------------
 # SUITE_ID and SCHEMA_VERSION_PARAM too; `machine` names the machine: results with different
@@ -139,7 +169,7 @@ FIELD_PREFIX = "fields."
 def check_version(version: Any, where: str) -> None:
     """Refuse, in one line, results written with a newer schema than this code reads.
 
-    Every version up to SCHEMA_VERSION reads with today's names (version 1 is the only one).
+    Version 1 reads with today's names, its headline being wall_ns (see `headline`).
     """
     if version is not None and int(version) > SCHEMA_VERSION:
         raise UsageError(

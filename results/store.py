@@ -25,8 +25,9 @@ class StoredCell(NamedTuple):
     config: dict[str, Any]  # the scenario's own parameters
     repetition: int
     outcome: str
-    wall_ns: Any
+    process_ns: Any  # the writer process's whole time: what the suite spent on the cell
     framework_version: str
+    schema_version: Any
 
 
 class Store:
@@ -163,8 +164,9 @@ class Store:
                         config={n: plain(record.get(S.PARAM_PREFIX + n)) for n in own},
                         repetition=int(plain(record[S.PARAM_PREFIX + S.REPETITION])),
                         outcome=str(record.get(S.FIELD_PREFIX + S.OUTCOME)),
-                        wall_ns=plain(record.get(S.FIELD_PREFIX + S.WALL_NS)),
+                        process_ns=plain(record.get(S.FIELD_PREFIX + S.PROCESS_NS)),
                         framework_version="" if version is None else str(version),
+                        schema_version=plain(record.get(S.PARAM_PREFIX + S.SCHEMA_VERSION_PARAM)),
                     )
                 )
         return out

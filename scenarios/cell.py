@@ -1,14 +1,23 @@
-"""Run one cell from the manager side: launch the worker, measure the process, map failures.
+"""Run one cell from the manager side: its processes in order, measured, failures mapped.
 
-`run_cell()` starts `scenarios/worker.py` with the framework environment's interpreter in
+`run_cell()` runs `scenarios/worker.py` with the framework environment's interpreter in
 isolated mode, in a fresh temporary directory (`work/` is the cell's work directory, `home/`
 its HOME, `tmp/` its TMPDIR), with an environment built from an allowlist, proxies pointed
 at a closed loopback port, and a marker variable that every process the cell starts
-inherits. It enforces the timeout by killing the worker's whole process group, measures
-wall time, CPU time and peak memory of the worker and its children, counts processes and
-files the cell left behind, and returns one dict in the results schema's names.
+inherits. In order:
 
-Never imports a framework (nor the worker's adapter modules).
+1. the local server, if the adapter has one (`--service`): kept running for the cell, as a
+   user's server would already be, its start-up timed apart (`service_start_ns`);
+2. the writer: the timed lifecycle; the manager adds `harness_ns` (from the process's start
+   to the framework's import), `exit_ns` (from the end of finish() to the process's exit),
+   `process_ns` and the headline `tracking_ns`, CPU and peak memory of the writer's process
+   tree and the server's, and `disk_bytes` of the work directory once the writer is gone;
+3. the reader (`--read`), a new process: what the framework's reader returns, its fidelity,
+   and `read_ns` where reading is the scenario's headline;
+4. the server is stopped, and whatever else the cell left running is counted and ended.
+
+Every failure is an outcome, never an exception. Never imports a framework (nor the
+worker's adapter modules).
 """
 
 from __future__ import annotations
@@ -22,45 +31,30 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from results.schema import FIDELITIES, OUTCOMES
-from results.schema import PHASE_FIELDS as TIMINGS
-from scenarios import envs
+from adapters.base import READ_BACK
+from results import schema as S
+from scenarios import envs, processes
+from scenarios.processes import MARKER_VAR
+from scenarios.service import GRACE_SECONDS
 
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
 # is a param there, `outside_paths` names the first outside files for the report.
-RESULT_KEYS = (
-    "outcome",
-    "fidelity",
-    "reason",
-    *TIMINGS,
-    "wall_ns",
-    "cpu_ns",
-    "peak_rss_bytes",
-    "disk_bytes",
-    "leftover_processes",
-    "outside_files",
-    "framework_version",
-    "outside_paths",
-)
+RESULT_KEYS = (*S.CELL_FIELDS, S.FRAMEWORK_VERSION, S.OUTSIDE_PATHS)
 # Variables passed through from the manager's environment; everything else is dropped.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-MARKER_VAR = "TRACKBENCH_CELL"
 # Not watched for files left outside the work directory: git, environments and caches.
 PROJECT_SKIP = frozenset(
     {".git", ".envs", ".nox", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache",
      ".pytest_cache", ".hypothesis", ".benchmarks", "results"}
 )  # fmt: skip
 STDERR_TAIL = 1500
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -88,117 +82,18 @@ def worker_env(python: Path, home: Path, tmp: Path, marker: str, proxy_port: int
     return env
 
 
-def _proc_stats() -> Iterator[tuple[int, int, int, int, int]]:
-    """(pid, ppid, session, rss_bytes, cpu_ns incl. reaped children) of every process."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-        yield (int(entry), int(fields[1]), int(fields[3]), int(fields[21]) * PAGE,
-               ticks * 1_000_000_000 // TICKS)  # fmt: skip
-
-
-def tree_usage(root: int) -> dict[int, tuple[int, int]]:
-    """pid -> (rss_bytes, cpu_ns) of `root` and everything in its session or below it."""
-    stats = list(_proc_stats())
-    parent = {pid: ppid for pid, ppid, _sid, _rss, _cpu in stats}
-    found = {}
-    for pid, _ppid, sid, rss, cpu in stats:
-        node, depth = pid, 0
-        while node not in (root, 0, 1) and depth < 64:
-            node, depth = parent.get(node, 0), depth + 1
-        if sid == root or node == root:
-            found[pid] = (rss, cpu)
-    return found
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of `root` and everything in its session or descended from it."""
-    return sum(rss for rss, _cpu in tree_usage(root).values())
-
-
-def marked_processes(marker: str) -> list[int]:
-    """Processes whose environment carries the cell's marker (they came from the cell)."""
-    needle = f"{MARKER_VAR}={marker}".encode()
-    found: list[int] = []
-    if not os.path.isdir("/proc"):  # not Linux: leftovers cannot be seen
-        return found
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:  # gone, or a zombie
-            continue
-    return found
-
-
-class _Watch(threading.Thread):
-    """Samples the worker tree's memory, kills its process group at the deadline, and
-    records the moment the worker says its measured part is over."""
-
-    def __init__(self, pid: int, timeout: float, measured_fd: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.deadline = time.monotonic() + timeout
-        self.stopped = threading.Event()
-        self.timed_out = False
-        self.peak = 0
-        self.fd: int | None = measured_fd
-        # (perf_counter_ns, cpu_ns, peak_rss_bytes) when the worker finished finish()
-        self.measured: tuple[int, int, int] | None = None
-
-    def run(self) -> None:
-        # A sample reads every /proc/*/stat (~2 ms). None in the first 50 ms, where the
-        # worker's own ru_maxrss covers a short cell, then rarer and rarer, so sampling
-        # never competes with the cell it measures for the 2 cores.
-        interval = 0.05
-        try:
-            while not self.stopped.is_set():
-                remaining = self.deadline - time.monotonic()
-                if remaining <= 0:
-                    self.timed_out = True
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(self.pid, signal.SIGKILL)
-                    return
-                if self.fd is not None:
-                    ready, _, _ = select.select([self.fd], [], [], min(interval, remaining))
-                    if ready:
-                        self._read_measured()
-                        continue
-                elif self.stopped.wait(min(interval, remaining)):
-                    return
-                if self.measured is None:  # the peak of the measured part only
-                    with contextlib.suppress(OSError, ValueError, IndexError):
-                        self.peak = max(self.peak, tree_rss(self.pid))
-                interval = min(interval * 1.5, 0.25)
-        finally:
-            if self.fd is not None:
-                os.close(self.fd)
-
-    def _read_measured(self) -> None:
-        assert self.fd is not None
-        message = os.read(self.fd, 128)
-        os.close(self.fd)
-        self.fd = None
-        if not message:  # the worker ended before finish(): whole-process figures stand
-            return
-        at = time.perf_counter_ns()
-        worker_cpu, worker_peak_kib = (int(x) for x in message.split())
-        usage = tree_usage(self.pid)
-        usage.pop(self.pid, None)  # the worker's own share is in its message, exactly
-        # live helpers (a server, a background writer) count with their CPU so far
-        cpu = worker_cpu + sum(c for _rss, c in usage.values())
-        peak = max(self.peak, worker_peak_kib * 1024, tree_rss(self.pid))
-        self.measured = (at, cpu, peak)
+def disk_bytes(path: Path) -> int:
+    """Bytes in regular files under `path` (symlinks not followed)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:  # removed while walking
+                continue
+            if not os.path.islink(os.path.join(dirpath, name)):
+                total += st.st_size
+    return total
 
 
 def _snapshot_project() -> set[str]:
@@ -246,19 +141,194 @@ def _exit_text(code: int) -> str:
     return f"exit code {code}"
 
 
-def _valid(result: Any) -> str:
-    """Why a worker's result is malformed, or "" when it is fine."""
-    if not isinstance(result, dict):
-        return f"result is {type(result).__name__}, not an object"
-    if result.get("outcome") not in OUTCOMES:
-        return f"unknown outcome {result.get('outcome')!r}"
-    if result.get("fidelity") not in FIDELITIES:
-        return f"unknown fidelity {result.get('fidelity')!r}"
-    for key in (*TIMINGS, "disk_bytes"):
-        value = result.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            return f"{key} is {value!r}, not an integer"
-    return ""
+def _display(path: str, cell_dir: Path) -> str:
+    for folder, shown in (("home", "~"), ("tmp", "$TMPDIR")):
+        prefix = os.fspath(cell_dir / folder)
+        if path.startswith(prefix + os.sep):
+            return shown + path[len(prefix) :]
+    return path
+
+
+class _Folder:
+    """One cell's temporary folder and the files its processes read and write."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="trackbench-cell-"))
+        # traversable (not listable) by others: a server run as another user, such as the
+        # `postgres` system user, must reach its data directory inside the work directory
+        self.root.chmod(0o711)
+        self.work, self.home, self.tmp = self.root / "work", self.root / "home", self.root / "tmp"
+        for folder in (self.work, self.home, self.tmp):
+            folder.mkdir()
+        self.cell_json = self.root / "cell.json"
+        self.result = self.root / "result.json"
+        self.read_result = self.root / "read_result.json"
+        self.stderr = self.root / "stderr.txt"
+
+    def write_cell(self, cell: Mapping[str, Any]) -> None:
+        """(Re)write cell.json, which every process of the cell reads."""
+        self.cell_json.write_text(json.dumps(cell), encoding="utf-8")
+
+
+def _spawn(argv: Sequence[str], folder: _Folder, env: Mapping[str, str], stderr: Path,
+           **kwargs: Any) -> subprocess.Popen[bytes]:  # fmt: skip
+    with open(stderr, "ab") as err:
+        return subprocess.Popen(
+            argv, cwd=folder.work, env=env, stderr=err,
+            start_new_session=True,  # own process group and session: one kill ends all
+            **{"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, **kwargs},
+        )  # fmt: skip
+
+
+def _load(path: Path) -> tuple[Any, str]:
+    """A process's JSON result and "", or None and why there is none that can be used."""
+    if not path.exists():
+        return None, ""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        return None, f"result is not JSON: {exc}"
+    if not isinstance(found, dict):
+        return None, f"result is {type(found).__name__}, not an object"
+    if found.get(S.OUTCOME) not in S.OUTCOMES:
+        return None, f"unknown outcome {found.get(S.OUTCOME)!r}"
+    for key, value in found.items():
+        if key.endswith("_ns") and value is not None and type(value) is not int:
+            return None, f"{key} is {value!r}, not an integer"
+    return found, ""
+
+
+class _Service:
+    """The keeper of the adapter's local server (`worker.py --service`)."""
+
+    def __init__(self, python: Path, folder: _Folder, env: Mapping[str, str]) -> None:
+        argv = [os.fspath(python), "-I", os.fspath(envs.WORKER), "--service",
+                os.fspath(folder.cell_json)]  # fmt: skip
+        self.proc = _spawn(argv, folder, env, folder.root / "service_stderr.txt",
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self.stderr = folder.root / "service_stderr.txt"
+
+    def ready(self, timeout: float) -> dict[str, Any]:
+        """Its one-line report: the port and start-up time, or the cell's outcome."""
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else b""
+        try:
+            message = json.loads(line) if line else None
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            return message
+        if not ready:
+            return {S.OUTCOME: S.TIMEOUT, S.REASON: f"service: no answer within {timeout:g} s"}
+        return {S.OUTCOME: S.CRASH, S.REASON: f"service: {line!r}; {_tail(self.stderr)}"}
+
+    def stop(self) -> None:
+        """Close its stdin: it stops the server (SIGTERM, then SIGKILL) and exits."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                assert pipe is not None
+                pipe.close()
+        try:
+            self.proc.wait(timeout=GRACE_SECONDS + 20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def _writer(
+    argv: list[str], folder: _Folder, env: Mapping[str, str], timeout: float,
+    service: _Service | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the writer and measure it: its result in the schema's names (never raises)."""
+    # the local server counts with the writer (the framework needs it), its keeper does not
+    others = (service.proc.pid,) if service else ()
+    cpu_before = processes.tree_cpu(others, others) if others else 0
+    started = time.perf_counter_ns()
+    proc = _spawn(argv, folder, env, folder.stderr)
+    watch = processes.Watch(proc.pid, timeout, others)
+    watch.start()
+    try:
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        exited = time.perf_counter_ns()
+    finally:
+        watch.stopped.set()
+        watch.join()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    code = proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
+    # the writer's own CPU and its reaped children's, then what still runs in its session
+    # (a background writer) and what the local server did meanwhile
+    cpu = int((usage.ru_utime + usage.ru_stime) * 1e9) + processes.tree_cpu((proc.pid,))
+    if others:
+        cpu += processes.tree_cpu(others, others) - cpu_before
+    result: dict[str, Any] = {
+        S.OUTCOME: S.CRASH,
+        S.REASON: "",
+        S.FRAMEWORK_VERSION: "",
+        S.PROCESS_NS: exited - started,
+        S.CPU_NS: cpu,
+        S.PEAK_RSS_BYTES: max(usage.ru_maxrss * 1024, watch.peak),
+    }
+    found, problem = _load(folder.result)
+    tail = _tail(folder.stderr)
+    if watch.timed_out:
+        wrote = " after writing its result (something kept it alive)" if found else ""
+        # whatever phases it measured before it hung at exit stay
+        result.update({k: v for k, v in (found or {}).items() if k in S.WRITER_TIMINGS})
+        result.update({S.OUTCOME: S.TIMEOUT, S.REASON: f"killed after {timeout:g} s{wrote}"})
+    elif problem:
+        result.update({S.OUTCOME: S.BAD_OUTPUT, S.REASON: f"{problem}; {_exit_text(code)}"})
+    elif found is None:
+        if code == 0:
+            result.update({S.OUTCOME: S.BAD_OUTPUT, S.REASON: "worker exited 0 with no result"})
+        else:
+            result[S.REASON] = f"{_exit_text(code)}: {tail}"
+    else:
+        result.update({k: v for k, v in found.items() if k in RESULT_KEYS})
+        if code != 0 and found[S.OUTCOME] in (S.OK, S.UNSUPPORTED):
+            result[S.OUTCOME] = S.CRASH
+            result[S.REASON] = f"{_exit_text(code)} after writing its result: {tail}"
+        elif found[S.OUTCOME] == S.CRASH:
+            result[S.REASON] = f"{found.get(S.REASON, '')} ({_exit_text(code)}); stderr: {tail}"
+    if found and not problem:
+        if found.get("load_started_ns") is not None:
+            result[S.HARNESS_NS] = found["load_started_ns"] - started
+        if found.get("finished_ns") is not None and not watch.timed_out:
+            result[S.EXIT_NS] = exited - found["finished_ns"]
+        phases = [result.get(name) for name in S.TRACKED_PHASES]
+        if result[S.OUTCOME] == S.OK and None not in phases:
+            result[S.TRACKING_NS] = sum(phases)
+    return result
+
+
+def _reader(
+    argv: list[str], folder: _Folder, env: Mapping[str, str], timeout: float, workload: str
+) -> dict[str, Any]:
+    """Run the reader; what it adds to the cell's result (never raises)."""
+    stderr = folder.root / "read_stderr.txt"
+    proc = _spawn(argv, folder, env, stderr)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        failure = {S.OUTCOME: S.TIMEOUT, S.REASON: f"reading back: killed after {timeout:g} s"}
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what it left running goes with it
+        found, problem = _load(folder.read_result)
+        if found is not None and found[S.OUTCOME] == S.OK:
+            return {k: found.get(k) for k in (S.FIDELITY, S.REASON, *S.READER_TIMINGS)}
+        why = (found or {}).get(S.REASON) or problem or _exit_text(code)
+        failure = {S.OUTCOME: S.CRASH, S.REASON: f"reading back: {why}; {_tail(stderr)}"}
+    if workload in S.READ_HEADLINED:  # reading is what the cell measures: the cell failed
+        return {**failure, S.FIDELITY: S.NOT_CHECKED}
+    if failure[S.OUTCOME] == S.TIMEOUT:  # the data cannot be read in time: lost to its user
+        return {S.FIDELITY: S.WRONG_DATA, S.REASON: failure[S.REASON]}
+    return {S.FIDELITY: S.NOT_CHECKED, S.REASON: failure[S.REASON]}
 
 
 def run_cell(
@@ -273,160 +343,92 @@ def run_cell(
     keep: bool = False,
     python_args: Sequence[str] = (),
     stderr_copy: str | os.PathLike[str] | None = None,
+    declared: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one cell in a fresh worker process; a dict keyed as in RESULT_KEYS.
+    """Run one cell (server, writer, reader); a dict keyed as in RESULT_KEYS.
 
     `python` is the interpreter to run the worker with (default: the framework's built
     environment; EnvError if it is not built). Failures of the cell are outcomes, never
     exceptions. `keep` leaves the cell's temporary directory in place for inspection.
-    `python_args` go between `python -I` and the worker (a profiler's, `-X importtime`);
-    `stderr_copy` receives the worker's whole stderr.
+    `python_args` go between `python -I` and the writer (a profiler's, `-X importtime`);
+    `stderr_copy` receives the writer's whole stderr. `declared` is what the adapter
+    declares (as `envs.describe` gives it), looked up when not given.
     """
     python = Path(python) if python is not None else envs.python_for(framework, with_)
-    cell_dir = Path(tempfile.mkdtemp(prefix="trackbench-cell-"))
-    # traversable (not listable) by others: a server run as another user, such as the
-    # `postgres` system user, must reach its data directory inside the work directory
-    cell_dir.chmod(0o711)
-    work, home, tmp = cell_dir / "work", cell_dir / "home", cell_dir / "tmp"
-    for folder in (work, home, tmp):
-        folder.mkdir()
-    result_path, stderr_path = cell_dir / "result.json", cell_dir / "stderr.txt"
-    cell = {
+    if declared is None:
+        declared = envs.describe((framework,)).get(framework, {})
+    folder = _Folder()
+    cell: dict[str, Any] = {
         "framework": framework,
         "workload": workload,
         "params": dict(params or {}),
-        "workdir": os.fspath(work),
-        "result": os.fspath(result_path),
-        "service_log": os.fspath(cell_dir / "service.log"),
+        "workdir": os.fspath(folder.work),
+        "result": os.fspath(folder.result),
+        "read_result": os.fspath(folder.read_result),
+        "service_log": os.fspath(folder.root / "service.log"),
         "service_timeout": min(service_timeout, timeout),
     }
-    measured_r, measured_w = os.pipe()
-    cell["measured_fd"] = measured_w
-    (cell_dir / "cell.json").write_text(json.dumps(cell), encoding="utf-8")
+    folder.write_cell(cell)
     marker = uuid.uuid4().hex
     project_before, home_before = _snapshot_project(), _snapshot_home()
-    home_before.add(os.fspath(cell_dir))
+    home_before.add(os.fspath(folder.root))
+    result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
+    result.update({S.FIDELITY: S.NOT_CHECKED, S.REASON: "", S.FRAMEWORK_VERSION: ""})
+    service: _Service | None = None
+    worker = [os.fspath(python), "-I"]
     try:
-        with (
-            closed_port() as proxy_port,
-            open(cell_dir / "stdout.txt", "wb") as out,
-            open(stderr_path, "wb") as err,
-        ):
-            env = worker_env(python, home, tmp, marker, proxy_port)
-            argv = [
-                os.fspath(python),
-                "-I",
-                *python_args,
-                os.fspath(envs.WORKER),
-                os.fspath(cell_dir / "cell.json"),
-            ]
-            started = time.perf_counter_ns()
-            try:
-                proc = subprocess.Popen(
-                    argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    start_new_session=True,  # own process group and session: one kill ends all
-                    pass_fds=(measured_w,),
-                )  # fmt: skip
-            except BaseException:
-                os.close(measured_r)
-                raise
-            finally:
-                os.close(measured_w)
-            watch = _Watch(proc.pid, timeout, measured_r)
-            watch.start()
-            try:
-                _pid, status, usage = os.wait4(proc.pid, 0)
-                wall_ns = time.perf_counter_ns() - started
-            except BaseException:  # interrupted: nothing the cell started may outlive it
-                for pid in marked_processes(marker):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                raise
-            finally:
-                watch.stopped.set()
-                watch.join()
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        leftovers = marked_processes(marker)
-        for pid in leftovers:  # left running by the cell: counted, then ended
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        outside = _files_under(home) + _files_under(tmp)
-        outside += sorted(_snapshot_project() - project_before)
-        outside += sorted(_snapshot_home() - home_before)
-        result = _outcome(result_path, stderr_path, proc.returncode, watch.timed_out, timeout)
-        if watch.measured is not None:
-            # from the start of the process to the end of finish(): what a program pays to
-            # track; the read-back and fidelity check that follow are verification
-            measured_at, cpu_ns, peak_rss = watch.measured
-            wall_ns = measured_at - started
-        else:  # the cell ended before finish(): the whole process
-            cpu_ns = int((usage.ru_utime + usage.ru_stime) * 1e9)
-            # ru_maxrss (KiB) is the worker's own peak, or a reaped child's if larger;
-            # the samples add up processes alive at the same time
-            peak_rss = max(usage.ru_maxrss * 1024, watch.peak)
-        result.update(
-            wall_ns=wall_ns,
-            cpu_ns=cpu_ns,
-            peak_rss_bytes=peak_rss,
-            leftover_processes=len(leftovers),
-            outside_files=len(outside),
-            outside_paths=[_display(p, cell_dir) for p in outside[:20]],
-        )
-        if stderr_copy is not None:
-            shutil.copyfile(stderr_path, stderr_copy)
-        return result
+        with closed_port() as proxy_port:
+            env = worker_env(python, folder.home, folder.tmp, marker, proxy_port)
+            if declared.get("service"):
+                service = _Service(python, folder, env)
+                message = service.ready(cell["service_timeout"] + 5)
+                if message.get(S.OUTCOME):
+                    result.update({k: message[k] for k in (S.OUTCOME, S.REASON)})
+                    return _finish(
+                        result, folder, marker, service, project_before, home_before, stderr_copy
+                    )
+                if message.get("port"):
+                    result[S.SERVICE_START_NS] = message.get("service_start_ns")
+                    cell["service_port"] = message["port"]
+                    folder.write_cell(cell)
+            cell_arg = os.fspath(folder.cell_json)
+            argv = [*worker, *python_args, os.fspath(envs.WORKER), cell_arg]
+            result.update(_writer(argv, folder, env, timeout, service))
+            result[S.DISK_BYTES] = disk_bytes(folder.work)
+            if result[S.OUTCOME] == S.OK:
+                if READ_BACK in declared.get("supports", ()):
+                    argv = [*worker, os.fspath(envs.WORKER), "--read", cell_arg]
+                    result.update(_reader(argv, folder, env, timeout, workload))
+                else:
+                    result[S.FIDELITY] = S.UNVERIFIED
+                    result[S.REASON] = f"{framework} declares no reader (read_back)"
+        return _finish(result, folder, marker, service, project_before, home_before, stderr_copy)
+    except BaseException:  # interrupted: nothing the cell started may outlive it
+        if service is not None:
+            service.stop()
+        processes.kill_all(processes.marked_processes(marker))
+        raise
     finally:
         if not keep:
-            shutil.rmtree(cell_dir, ignore_errors=True)
+            shutil.rmtree(folder.root, ignore_errors=True)
 
 
-def _display(path: str, cell_dir: Path) -> str:
-    for folder, shown in (("home", "~"), ("tmp", "$TMPDIR")):
-        prefix = os.fspath(cell_dir / folder)
-        if path.startswith(prefix + os.sep):
-            return shown + path[len(prefix) :]
-    return path
-
-
-def _outcome(
-    result_path: Path, stderr_path: Path, code: int, timed_out: bool, timeout: float
-) -> dict[str, Any]:
-    """The worker's result, or the outcome its absence, malformation or exit code means."""
-    result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
-    result.update(fidelity="not_checked", reason="", framework_version="")
-    worker: Any = None
-    problem = ""
-    if result_path.exists():
-        try:
-            worker = json.loads(result_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            problem = f"result is not JSON: {exc}"
-        else:
-            problem = _valid(worker)
-    tail = _tail(stderr_path)
-    if timed_out:
-        result["outcome"] = "timeout"
-        wrote = " after writing its result (something kept it alive)" if worker else ""
-        result["reason"] = f"killed after {timeout:g} s{wrote}"
-    elif problem:
-        result["outcome"], result["reason"] = "bad_output", f"{problem}; {_exit_text(code)}"
-    elif worker is None:
-        if code == 0:
-            result["outcome"], result["reason"] = "bad_output", "worker exited 0 with no result"
-        else:
-            result["outcome"] = "crash"
-            result["reason"] = f"{_exit_text(code)}: {tail}"
-    else:
-        result.update({k: worker.get(k) for k in RESULT_KEYS if k in worker})
-        if code != 0 and worker["outcome"] in ("ok", "unsupported"):
-            result["outcome"] = "crash"
-            result["reason"] = f"{_exit_text(code)} after writing its result: {tail}"
-            result["fidelity"] = "not_checked"
-        elif worker["outcome"] == "crash":
-            result["reason"] = f"{worker.get('reason', '')} ({_exit_text(code)}); stderr: {tail}"
-    if worker and not problem and timed_out:
-        # keep whatever phases the worker measured before it hung at exit
-        result.update({k: worker.get(k) for k in (*TIMINGS, "framework_version", "disk_bytes")})
+def _finish(
+    result: dict[str, Any], folder: _Folder, marker: str, service: _Service | None,
+    project_before: set[str], home_before: set[str],
+    stderr_copy: str | os.PathLike[str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Stop the server, count and end leftovers, list files written outside: the result."""
+    if service is not None:
+        service.stop()
+    leftovers = processes.marked_processes(marker)
+    processes.kill_all(leftovers)  # left running by the cell: counted, then ended
+    outside = _files_under(folder.home) + _files_under(folder.tmp)
+    outside += sorted(_snapshot_project() - project_before)
+    outside += sorted(_snapshot_home() - home_before)
+    result[S.LEFTOVER_PROCESSES] = len(leftovers)
+    result[S.OUTSIDE_FILES] = len(outside)
+    result[S.OUTSIDE_PATHS] = [_display(p, folder.root) for p in outside[:20]]
+    if stderr_copy is not None and folder.stderr.exists():
+        shutil.copyfile(folder.stderr, stderr_copy)
     return result

@@ -2,7 +2,7 @@
 
 Bit for bit first (float64 bits, NaN, -0.0, array dtype, shape and bytes); then, for an
 adapter that declares a documented loss, through its expect_* hooks: within the loss the
-cell is `lossy`, beyond it `wrong_data`. Runs in the worker, after the timed phases.
+cell is `lossy`, beyond it `wrong_data`. Runs in the reader, a process of its own.
 
 Standard library only (NumPy for arrays, when there are arrays).
 """
@@ -14,7 +14,7 @@ import numbers
 import struct
 from typing import Any
 
-from adapters.base import DROPPED, LOSSY, Adapter, RunData, Unsupported
+from adapters.base import DROPPED, LOSSY, Adapter, RunData
 from scenarios.workloads import Workload
 from scenarios.workloads.recorder import expected_runs
 
@@ -152,15 +152,9 @@ def diff_runs(expected: list[RunData], got: Any, adapter: Adapter | None = None)
     return None
 
 
-def check(adapter: Adapter, workload: Workload, inputs: Any) -> tuple[str, str]:
-    """(fidelity, reason) for what the adapter stored, after the timed phases."""
-    try:
-        got = adapter.read_back()
-    except Unsupported as exc:
-        return "unverified", str(exc)
-    except Exception as exc:  # a reader that fails loses the data for its user
-        _print_traceback()
-        return "wrong_data", f"read_back raised {type(exc).__name__}: {exc}"
+def check(adapter: Adapter, workload: Workload, inputs: Any, got: Any) -> tuple[str, str]:
+    """(fidelity, reason) of what the adapter's reader returned (`got`), against what
+    `workload` logged from `inputs`."""
     expected = expected_runs(workload, inputs, type(adapter))
     try:
         problem = diff_runs(expected, got)
@@ -178,6 +172,6 @@ def check(adapter: Adapter, workload: Workload, inputs: Any) -> tuple[str, str]:
 
 
 def _print_traceback() -> None:
-    import traceback  # only on failure: it costs ~4 ms of every cell's start-up
+    import traceback  # only on failure: it costs ~4 ms of the reader's start-up
 
     traceback.print_exc()

@@ -40,9 +40,9 @@ class Limits:
         """An independent copy, to try a plan without changing this one."""
         return copy.deepcopy(self)
 
-    def record(self, cell: Cell, outcome: str, wall_ns: Any) -> None:
-        """Account for a finished (or stored) cell."""
-        seconds = float(wall_ns) / 1e9 if isinstance(wall_ns, (int, float)) else 0.0
+    def record(self, cell: Cell, outcome: str, process_ns: Any) -> None:
+        """Account for a finished (or stored) cell that took `process_ns` of the suite."""
+        seconds = float(process_ns) / 1e9 if isinstance(process_ns, (int, float)) else 0.0
         where = (cell.framework, cell.scenario)
         self.spent[cell.framework] += seconds
         if outcome in RAN:

@@ -194,13 +194,13 @@ def run_suite(
                             result=result,
                         )
                         ran += 1  # counted with the write: a signal lands after both
-                    limits.record(cell, result[S.OUTCOME], result.get(S.WALL_NS))
+                    limits.record(cell, result[S.OUTCOME], result.get(S.PROCESS_NS))
                     if result.get(S.FRAMEWORK_VERSION):
                         versions.setdefault(cell.framework, str(result[S.FRAMEWORK_VERSION]))
                     outcomes[result[S.OUTCOME]] += 1
-                    wall = result.get(S.WALL_NS)
+                    shown = result.get(S.headline(cell.scenario, S.SCHEMA_VERSION))
                     progress.step(
-                        cell.label(), result[S.OUTCOME], wall / 1e9 if wall is not None else 0.0
+                        cell.label(), result[S.OUTCOME], shown / 1e9 if shown is not None else 0.0
                     )
             except KeyboardInterrupt:
                 interrupted = True
@@ -246,10 +246,15 @@ def _resumed(
     own = {name: list(workloads.get(name).defaults) for name in configs}
     done = set()
     for item in store.stored_cells(suite_id, own):
+        if item.schema_version != S.SCHEMA_VERSION:
+            raise UsageError(
+                f"suite {suite_id} holds cells of results schema {item.schema_version}; this "
+                f"trackbench writes schema {S.SCHEMA_VERSION}: start a new suite instead"
+            )
         rank = ranks.get(plan.identity("", item.scenario, item.config, -1), 0)
         cell = Cell(item.framework, item.scenario, tuple(item.config.items()), item.repetition,
                     rank)  # fmt: skip
-        limits.record(cell, item.outcome, item.wall_ns)
+        limits.record(cell, item.outcome, item.process_ns)
         if item.framework_version:
             versions.setdefault(item.framework, item.framework_version)
         done.add(cell.key())
@@ -356,7 +361,10 @@ def _measure(
     if cell.framework in env_errors:
         return decided(S.CRASH, env_errors[cell.framework], version)
     try:
-        result = run_one(cell.framework, cell.scenario, cell.config, timeout, python=python)
+        result = run_one(
+            cell.framework, cell.scenario, cell.config, timeout, python=python,
+            declared=described[cell.framework],
+        )  # fmt: skip
     except envs.EnvError as exc:
         return decided(S.CRASH, f"environment: {exc}", version)
     return result

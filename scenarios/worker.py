@@ -1,17 +1,23 @@
-"""Run one cell inside a framework's environment and write one JSON result.
+"""Run one cell's processes inside a framework's environment, each writing one JSON result.
 
-Started by the manager (scenarios/cell.py) as
+Started by the manager (scenarios/cell.py), in this order, as
 
-    ENV/bin/python -I scenarios/worker.py CELL.json      run the cell CELL.json describes
-    python -I scenarios/worker.py --describe [NAMES]      print adapters' declarations as JSON
+    ENV/bin/python -I scenarios/worker.py --service CELL.json  keep the local server, if any
+    ENV/bin/python -I scenarios/worker.py CELL.json            the writer: the timed lifecycle
+    ENV/bin/python -I scenarios/worker.py --read CELL.json     a new process reading it back
+    python -I scenarios/worker.py --describe [NAMES]           adapters' declarations as JSON
 
 CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
-result (where to write the result JSON), service_log, service_timeout (seconds).
+result and read_result (where to write the writer's and the reader's JSON), service_log,
+service_timeout (seconds) and service_port (the kept server's, once it answers).
 
-Lifecycle and timings as in DESIGN.md: load -> import_ns; the local server, if any ->
-service_start_ns; open -> init_ns; the workload -> start_run_ns and end_run_ns (summed) and
-log_ns (the whole workload less those two); finish -> finish_ns. Then, untimed: disk_bytes
-of the work directory and the fidelity check of read_back() against what was logged.
+The writer (DESIGN.md): load -> import_ns; the version lookup, untimed; prepare ->
+prepare_ns; open -> init_ns; the workload -> start_run_ns and end_run_ns (summed) and log_ns
+(the whole workload less those two); finish -> finish_ns. Then it only hands over its
+timings (with the clock readings `load_started_ns` and `finished_ns`, from which the manager
+takes harness_ns and exit_ns) and exits. The reader imports the framework (read_import_ns),
+reads everything back with the framework's reader (read_ns where that is the scenario's
+headline) and checks it against what the workload logged (the fidelity).
 
 Standard library only (NumPy for array work): this runs in every framework's environment.
 """
@@ -33,20 +39,14 @@ if ROOT not in sys.path:
 
 from adapters.base import Adapter, Service, Unsupported, expand_env  # noqa: E402
 from adapters.registry import ADAPTERS, resolve  # noqa: E402
-from results.schema import PHASE_FIELDS as TIMINGS  # noqa: E402  (names only, stdlib)
+from results import schema as S  # noqa: E402  (names only, stdlib)
 from scenarios import fidelity, workloads  # noqa: E402
-
-
-class ServiceTimeout(Exception):
-    """The adapter's local server never answered within the allowed time."""
-
-
-class ServiceDied(Exception):
-    """The adapter's local server exited before it answered."""
 
 
 def describe(names: list[str]) -> dict[str, dict[str, Any]]:
     """The declared attributes of each adapter (all registered ones if `names` is empty)."""
+    from scenarios.service import has_service
+
     out: dict[str, dict[str, Any]] = {}
     for name in names or list(ADAPTERS):
         try:
@@ -65,165 +65,78 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "leaves_behind": cls.leaves_behind,
             "broken": cls.broken,
             "project_packages": list(cls.project_packages),
+            "service": has_service(cls),
         }
     return out
 
 
-def disk_bytes(path: str) -> int:
-    """Bytes in regular files under `path` (symlinks not followed)."""
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:  # removed while walking
-                continue
-            if not os.path.islink(os.path.join(dirpath, name)):
-                total += st.st_size
-    return total
-
-
-# --- the cell ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    import socket  # only cells with a local server need it
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_service(
-    adapter: Adapter, cell: dict[str, Any], workdir: str, result: dict[str, Any]
-) -> tuple[Any, Service | None]:
-    if type(adapter).service_argv is Adapter.service_argv:
-        return None, None  # no server: skip the imports and the port below
-    import subprocess  # only cells with a local server need it
+def _setup(cell: dict[str, Any]) -> tuple[Adapter, workloads.Workload, dict[str, Any]]:
+    """The cell's adapter (its environment variables set), workload and parameters."""
+    for package in ("adapters", "results", "scenarios"):
+        where = getattr(sys.modules[package], "__file__", None) or ""
+        if not os.path.dirname(where).startswith(ROOT):
+            raise ImportError(f"{package!r} resolves to {where}, not this project's")
+    cls = resolve(cell["framework"])
+    workload = workloads.get(cell["workload"])
+    params = workload.params(cell.get("params"))
+    missing = workload.missing(cls.supports)
+    if missing:
+        raise Unsupported(f"{cls.name} does not declare {', '.join(missing)}")
     from pathlib import Path
 
-    port = _free_port()
-    argv = adapter.service_argv(Path(workdir), port)
-    if argv is None:
-        return None, None
-    service = Service(port, Path(workdir))
-    started = time.perf_counter_ns()
-    with open(cell["service_log"], "ab") as log:
-        # its own process group, so one killpg ends the server and whatever it started
-        proc = subprocess.Popen(
-            argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
-        )
-    try:
-        _wait_ready(adapter, proc, service, argv[0], float(cell.get("service_timeout", 60)))
-    except BaseException:
-        _stop_service(proc)  # the caller never gets hold of it
-        raise
-    result["service_start_ns"] = time.perf_counter_ns() - started
-    return proc, service
+    # before the import: several frameworks read their settings once, at import
+    os.environ.update(expand_env(cls.env, Path(cell["workdir"])))
+    return cls(), workload, params
 
 
-def _wait_ready(adapter: Adapter, proc: Any, service: Service, what: str, timeout: float) -> None:
-    deadline = time.perf_counter_ns() + int(timeout * 1e9)
-    while True:
-        try:
-            ready = adapter.service_ready(service)
-        except OSError:  # connection refused while it starts
-            ready = False
-        if ready:
-            return
-        code = proc.poll()
-        if code is not None:
-            raise ServiceDied(f"local server {what} exited with {code} before it answered")
-        if time.perf_counter_ns() > deadline:
-            raise ServiceTimeout(f"local server {what} did not answer within {timeout:g} s")
-        time.sleep(0.005)
+def _service(cell: dict[str, Any]) -> Service | None:
+    from pathlib import Path
+
+    port = cell.get("service_port")
+    return Service(int(port), Path(cell["workdir"])) if port else None
 
 
-def _stop_service(proc: Any, grace: float = 10.0) -> None:
-    import signal
-    import subprocess
+def _failed(result: dict[str, Any], phase: str, exc: BaseException) -> None:
+    import traceback  # only on failure: it costs ~4 ms of every cell's start-up
 
-    # SIGTERM first: a server killed outright leaves shared memory behind (PostgreSQL's
-    # System V segments outlive it and pile up cell after cell); SIGKILL if it lingers.
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    proc.wait()
+    traceback.print_exc()
+    result["outcome"] = S.CRASH
+    result["reason"] = f"{phase}: {type(exc).__name__}: {exc}"
 
 
-def _signal_measured(cell: dict[str, Any]) -> None:
-    """Tell the manager the measured part is over: what follows (read back, fidelity
-    check, stopping a server) is verification, not tracking, and is not in wall_ns."""
-    fd = cell.get("measured_fd")
-    if fd is None:
-        return
-    import resource
-
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ns = int((me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime) * 1e9)
-    peak_kib = max(me.ru_maxrss, children.ru_maxrss)
-    os.write(fd, f"{cpu_ns} {peak_kib}\n".encode())
-    os.close(fd)
-
-
-def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    """Run the cell described by `cell` and return its result (never raises)."""
+def write(cell: dict[str, Any]) -> dict[str, Any]:
+    """The writer: run the timed lifecycle of the cell and return its result (never raises)."""
     now = time.perf_counter_ns
     result: dict[str, Any] = {
-        "outcome": "crash",
-        "fidelity": "not_checked",
-        "reason": "",
-        **dict.fromkeys(TIMINGS),
-        "framework_version": "",
-        "disk_bytes": None,
+        S.OUTCOME: S.CRASH,
+        S.REASON: "",
+        **dict.fromkeys(S.WRITER_TIMINGS),
+        S.FRAMEWORK_VERSION: "",
+        "load_started_ns": None,
     }
-    workdir = cell["workdir"]
     phase = "resolve"
-    service_proc = None
     try:
-        for package in ("adapters", "results", "scenarios"):
-            where = getattr(sys.modules[package], "__file__", None) or ""
-            if not os.path.dirname(where).startswith(ROOT):
-                raise ImportError(f"{package!r} resolves to {where}, not this project's")
-        cls = resolve(cell["framework"])
-        workload = workloads.get(cell["workload"])
-        params = workload.params(cell.get("params"))
-        missing = workload.missing(cls.supports)
-        if missing:
-            raise Unsupported(f"{cls.name} does not declare {', '.join(missing)}")
-        adapter = cls()
+        adapter, workload, params = _setup(cell)
         from pathlib import Path
 
-        # before the import: several frameworks read their settings once, at import
-        os.environ.update(expand_env(cls.env, Path(workdir)))
-
         phase = "load"
-        started = now()
+        started = result["load_started_ns"] = now()
         adapter.load()
-        result["import_ns"] = now() - started
+        result[S.IMPORT_NS] = now() - started
         try:
-            result["framework_version"] = adapter.version()
+            result[S.FRAMEWORK_VERSION] = adapter.version()
         except Exception as exc:  # metadata, not the measurement: never fails the cell
-            result["framework_version"] = f"unknown ({type(exc).__name__}: {exc})"
+            result[S.FRAMEWORK_VERSION] = f"unknown ({type(exc).__name__}: {exc})"
 
         phase = "prepare"
+        started = now()
         inputs = workload.prepare(params)
-
-        phase = "service"
-        service_proc, service = _start_service(adapter, cell, workdir, result)
+        result[S.PREPARE_NS] = now() - started
 
         phase = "open"
         started = now()
-        adapter.open(Path(workdir), service)
-        result["init_ns"] = now() - started
+        adapter.open(Path(cell["workdir"]), _service(cell))
+        result[S.INIT_NS] = now() - started
 
         phase = "workload"
         spent = {"start_run": 0, "end_run": 0}
@@ -250,55 +163,104 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
             whole = now() - started
         finally:
             del adapter.start_run, adapter.end_run
-        result["start_run_ns"] = spent["start_run"]
-        result["end_run_ns"] = spent["end_run"]
-        result["log_ns"] = whole - spent["start_run"] - spent["end_run"]
+        result[S.START_RUN_NS] = spent["start_run"]
+        result[S.END_RUN_NS] = spent["end_run"]
+        result[S.LOG_NS] = whole - spent["start_run"] - spent["end_run"]
 
         phase = "finish"
         started = now()
         adapter.finish()
-        result["finish_ns"] = now() - started
-        _signal_measured(cell)
-
-        result["disk_bytes"] = disk_bytes(workdir)
-        result["outcome"] = "ok"
-        phase = "read_back"
-        result["fidelity"], result["reason"] = fidelity.check(adapter, workload, inputs)
+        result[S.FINISH_NS] = now() - started
+        result[S.OUTCOME] = S.OK
     except Unsupported as exc:
-        result["outcome"], result["reason"] = "unsupported", f"{phase}: {exc}"
-    except ServiceTimeout as exc:
-        result["outcome"], result["reason"] = "timeout", f"{phase}: {exc}"
+        result[S.OUTCOME], result[S.REASON] = S.UNSUPPORTED, f"{phase}: {exc}"
     except (Exception, SystemExit) as exc:  # the framework's failure is the cell's result
-        import traceback  # only on failure: it costs ~4 ms of every cell's start-up
-
-        traceback.print_exc()
-        result["outcome"] = "crash"
-        result["reason"] = f"{phase}: {type(exc).__name__}: {exc}"
-    finally:
-        if service_proc is not None:
-            _stop_service(service_proc)
-    if result["disk_bytes"] is None:
-        result["disk_bytes"] = disk_bytes(workdir)
+        _failed(result, phase, exc)
     return result
 
 
+def read(cell: dict[str, Any]) -> dict[str, Any]:
+    """The reader: in a new process, read back what the writer stored; fidelity (never
+    raises). read_ns is measured where reading is the scenario's headline."""
+    now = time.perf_counter_ns
+    result: dict[str, Any] = {S.OUTCOME: S.OK, S.FIDELITY: S.NOT_CHECKED, S.REASON: "",
+                              **dict.fromkeys(S.READER_TIMINGS)}  # fmt: skip
+    phase = "resolve"
+    try:
+        adapter, workload, params = _setup(cell)
+        from pathlib import Path
+
+        phase = "load"
+        started = now()
+        adapter.load()
+        result[S.READ_IMPORT_NS] = now() - started
+        phase = "prepare"
+        inputs = workload.prepare(params)  # seeded: what the writer logged
+        phase = "read_back"
+        timed = cell["workload"] in S.READ_HEADLINED
+        if timed:
+            # the table's own library, loaded before the clock starts: what is timed is the
+            # framework's reader and filling the table, the same work for every framework
+            import numpy  # noqa: F401
+
+            from scenarios.workloads.readback import long_table
+        started = now()
+        got = adapter.read_back(Path(cell["workdir"]), _service(cell))
+        if timed:
+            long_table(got)
+            result[S.READ_NS] = now() - started
+    except Unsupported as exc:
+        result[S.FIDELITY], result[S.REASON] = S.UNVERIFIED, str(exc)
+        return result
+    except (Exception, SystemExit) as exc:  # a reader that fails loses the data for its user
+        _failed(result, phase, exc)
+        if phase == "read_back":
+            result[S.OUTCOME] = S.OK
+            result[S.FIDELITY] = S.WRONG_DATA
+            result[S.REASON] = f"read_back raised {type(exc).__name__}: {exc}"
+        return result
+    result[S.FIDELITY], result[S.REASON] = fidelity.check(adapter, workload, inputs, got)
+    return result
+
+
+def _save(result: dict[str, Any], path: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    os.replace(tmp, path)  # the manager never sees half a result
+
+
 def main(argv: list[str]) -> int:
-    """Command-line entry: describe adapters, or run one cell and write its result."""
+    """Command-line entry: describe adapters, keep a server, write or read one cell."""
     if argv[:1] == ["--describe"]:
         json.dump(describe(argv[1:]), sys.stdout)
         sys.stdout.write("\n")
         return 0
-    if len(argv) != 1:
-        print("usage: worker.py CELL.json | --describe [NAMES]", file=sys.stderr)
+    mode, paths = (argv[0], argv[1:]) if argv[:1] in (["--read"], ["--service"]) else ("", argv)
+    if len(paths) != 1:
+        print("usage: worker.py [--read | --service] CELL.json | --describe [NAMES]",
+              file=sys.stderr)  # fmt: skip
         return 2
-    with open(argv[0], encoding="utf-8") as fh:
+    with open(paths[0], encoding="utf-8") as fh:
         cell = json.load(fh)
-    result = run_cell(cell)
-    tmp = cell["result"] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    os.replace(tmp, cell["result"])  # the manager never sees half a result
-    return 0 if result["outcome"] in ("ok", "unsupported") else 1
+    if mode == "--service":
+        from scenarios import service
+
+        try:
+            adapter = _setup(cell)[0]
+        except Exception as exc:  # reported to the manager, which records the cell
+            print(json.dumps({S.OUTCOME: S.CRASH, S.REASON: f"service: {exc}"}), flush=True)
+            return 1
+        return service.keep(adapter, cell)
+    if mode == "--read":
+        _save(read(cell), cell["read_result"])
+        return 0
+    result = write(cell)
+    # the clock reading the manager takes exit_ns from: what follows is handing over the
+    # timings and the interpreter's exit (atexit handlers, thread joins: the user's too)
+    result["finished_ns"] = time.perf_counter_ns()
+    _save(result, cell["result"])
+    return 0 if result[S.OUTCOME] in (S.OK, S.UNSUPPORTED) else 1
 
 
 if __name__ == "__main__":

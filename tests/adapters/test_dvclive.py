@@ -91,7 +91,7 @@ for step in (5, 6, 10):
     a.log({"a": step / 7, "b": -0.0}, step)
 a.end_run()
 a.finish()
-print(json.dumps([[r.params, r.metrics] for r in a.read_back()]))
+print(json.dumps([[r.params, r.metrics] for r in a.read_back(Path(sys.argv[1]), None)]))
 """
     workdir = tmp_path / "work"
     workdir.mkdir()

@@ -33,8 +33,7 @@ from pathlib import Path
 from adapters.neptune import NeptuneAdapter
 adapter = NeptuneAdapter()
 adapter.load()
-adapter.open(Path(sys.argv[1]), None)
-(run,) = adapter.read_back()
+(run,) = adapter.read_back(Path(sys.argv[1]), None)
 print(json.dumps({
     "experiment": run.experiment, "run_name": run.run_name, "params": run.params,
     "loss": [(step, value.hex()) for step, value in run.metrics["loss"]],

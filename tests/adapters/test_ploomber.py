@@ -62,7 +62,7 @@ a.start_run("e", "r1", {"lr": 0.2, "opt": "sgd"})
 a.log({"x": 0.1}, 0)
 a.end_run()
 a.finish()
-print(json.dumps([[r.run_name, r.params, r.metrics] for r in a.read_back()]))
+print(json.dumps([[r.run_name, r.params, r.metrics] for r in a.read_back(Path(sys.argv[1]), None)]))
 """
     workdir = tmp_path / "work"
     workdir.mkdir()

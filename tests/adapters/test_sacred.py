@@ -66,7 +66,7 @@ for i, params in enumerate([{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3, "seed": 7}]):
     a.log({"v": i + 1.5}, 1)
     a.end_run()
 a.finish()
-print(json.dumps([[r.run_name, r.params, r.metrics] for r in a.read_back()]))
+print(json.dumps([[r.run_name, r.params, r.metrics] for r in a.read_back(Path(sys.argv[1]), None)]))
 """
     workdir = tmp_path / "work"
     workdir.mkdir()

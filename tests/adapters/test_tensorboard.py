@@ -52,7 +52,7 @@ a.log({"v": 0.1, "big": 1e300}, 0)
 a.log_array("w", array)
 a.end_run()
 a.finish()
-(run,) = a.read_back()
+(run,) = a.read_back(Path(sys.argv[1]), None)
 kept = run.arrays["w"]
 print(json.dumps({
     "params": run.params,

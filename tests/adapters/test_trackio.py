@@ -52,7 +52,7 @@ for i in range(2):
     a.end_run()
 a.finish()
 print(json.dumps([[r.run_name, r.params, r.metrics, r.arrays["w"].tolist(),
-                   str(r.arrays["w"].dtype)] for r in a.read_back()]))
+                   str(r.arrays["w"].dtype)] for r in a.read_back(Path(sys.argv[1]), None)]))
 """
     workdir = tmp_path / "work"
     workdir.mkdir()

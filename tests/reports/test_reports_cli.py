@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from results import schema as S
+from results.cells import HEADLINE, HEADLINE_NS
 from results.database import DEFAULT_DB
 from scenarios.cli import main
 
@@ -175,7 +176,8 @@ def test_export_writes_every_cell(golden_db: Path, tmp_path: Path) -> None:
         "run_name",
     ]
     assert columns[10] == "n_values"
-    assert columns[11:] == list(S.CELL_FIELDS)
+    # the schema's fields, schema 1's wall_ns, then which field is the headline and its value
+    assert columns[11:] == [*S.CELL_FIELDS, *S.OLD_FIELDS, HEADLINE, HEADLINE_NS]
     first = next(
         r
         for r in rows
@@ -185,6 +187,7 @@ def test_export_writes_every_cell(golden_db: Path, tmp_path: Path) -> None:
         and r["repetition"] == "0"
     )
     assert (first["wall_ns"], first["outcome"], first["machine"]) == ("50000000", "ok", "alpha")
+    assert (first[HEADLINE], first[HEADLINE_NS]) == ("wall_ns", "50000000")  # schema 1
     hf = next(r for r in rows if r["scenario"] == "high_frequency")
     assert hf["n_values"] in ("100", "1000", "10000")  # integers stay integers
     crash = [r for r in rows if r["outcome"] == "crash"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -27,10 +28,11 @@ from adapters.base import (
     Unsupported,
 )
 from scenarios.workloads import Workload
+from scenarios.workloads.values import STARTUP
 
 
 class Memory(Adapter):
-    """Keeps everything in memory: read_back is exact."""
+    """Keeps everything in memory and pickles it at finish(): read_back is exact."""
 
     name = "memory"
 
@@ -38,9 +40,13 @@ class Memory(Adapter):
         """A fixed version."""
         return "1.0"
 
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Remember where to pickle the runs."""
+        self.store = workdir / "memory.pkl"
+        self.runs: list[RunData] = []
+
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """Start a run."""
-        self.runs = getattr(self, "runs", [])
         self.runs.append(RunData(experiment, run_name, dict(params), {}, {}))
 
     def log(self, values: dict[str, float], step: int) -> None:
@@ -55,9 +61,14 @@ class Memory(Adapter):
     def end_run(self) -> None:
         """Nothing."""
 
-    def read_back(self) -> list[RunData]:
-        """What was kept."""
-        return self.runs
+    def finish(self) -> None:
+        """Pickle the runs for the reader."""
+        self.store.write_bytes(pickle.dumps(self.runs))
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """What was kept, unpickled in the reader's process."""
+        runs: list[RunData] = pickle.loads((workdir / "memory.pkl").read_bytes())
+        return runs
 
 
 class Float32(Memory):
@@ -92,9 +103,9 @@ class Corrupting(Float32):
 
     name = "corrupting"
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """One value short."""
-        runs = super().read_back()
+        runs = super().read_back(workdir, service)
         runs[0].metrics["loss"].pop()
         return runs
 
@@ -265,6 +276,7 @@ class HttpService(_ServiceBase):
         """Fetch a page through the local server (NO_PROXY must let this through)."""
         import urllib.request
 
+        super().open(workdir, service)
         assert service is not None
         with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/", timeout=5) as resp:
             assert resp.status == 200
@@ -277,6 +289,7 @@ class Litterer(Memory):
 
     def finish(self) -> None:
         """Leave things behind."""
+        super().finish()
         cache = Path.home() / ".cache" / "litter"
         cache.mkdir(parents=True)
         (cache / "state.json").write_text("{}")
@@ -297,6 +310,7 @@ class LingeringThread(Memory):
 
     def finish(self) -> None:
         """Start it."""
+        super().finish()
         threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()
 
 
@@ -304,13 +318,13 @@ class EnvProbe(Memory):
     """Reports its process environment (as the reason) and whether the proxy port is closed."""
 
     name = "env-probe"
-    supports = frozenset({STEPS})
+    supports = frozenset({STEPS, READ_BACK})
     env: ClassVar[dict[str, str]] = {
         "PROBE_SETTING": "{workdir}/store"
     }  # the adapter's own variables, expanded
 
-    def read_back(self) -> list[RunData]:
-        """Raise Unsupported carrying what the test wants to see."""
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Raise Unsupported carrying what the test wants to see (of the reader's process)."""
         import socket
         from urllib.parse import urlsplit
 
@@ -342,7 +356,44 @@ class SlowReader(Memory):
 
     name = "slow-reader"
 
-    def read_back(self) -> list[RunData]:
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Sleep, then return what was logged."""
         time.sleep(1.0)
-        return super().read_back()
+        return super().read_back(workdir, service)
+
+
+class SlowExit(Memory):
+    """Works for half a second at interpreter exit, as a framework's atexit handler does."""
+
+    name = "slow-exit"
+
+    def finish(self) -> None:
+        """Register the handler (after the store is written)."""
+        import atexit
+
+        super().finish()
+        atexit.register(time.sleep, 0.5)
+
+
+class WriterOnly(Memory):
+    """Keeps its runs in the writer's memory only: a new process reads nothing."""
+
+    name = "writer-only"
+
+    def finish(self) -> None:
+        """Write nothing."""
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Nothing was stored where a new process can see it."""
+        return []
+
+
+def _sleep_then(params: dict[str, Any]) -> dict[str, Any]:
+    time.sleep(0.5)
+    return params
+
+
+# The startup workload with a slow prepare (input generation that is not tracking).
+SLOW_PREPARE = Workload(
+    "slow_prepare", "startup after 0.5 s of input generation", STARTUP.run, _sleep_then
+)

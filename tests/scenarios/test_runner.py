@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def ok_result(wall_s: float = 0.01, **extra: Any) -> dict[str, Any]:
-    """A result as run_cell returns it for a cell that went fine."""
+    """A result as run_cell returns it for a cell that went fine, its writer `wall_s` long."""
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
     result.update(
         outcome="ok", fidelity="exact", reason="", framework_version="1.0",
-        wall_ns=int(wall_s * 1e9), cpu_ns=1, peak_rss_bytes=1, disk_bytes=0,
-        leftover_processes=0, outside_files=0, outside_paths=[], log_ns=5, import_ns=3,
+        process_ns=int(wall_s * 1e9), tracking_ns=int(wall_s * 1e9) // 2, cpu_ns=1,
+        peak_rss_bytes=1, disk_bytes=0, leftover_processes=0, outside_files=0,
+        outside_paths=[], log_ns=5, import_ns=3,
     )  # fmt: skip
     result.update(extra)
     return result
@@ -130,7 +131,7 @@ def test_every_outcome_is_stored_in_the_schema(tmp_path: Path) -> None:
     assert ok["params"][S.SCHEMA_VERSION_PARAM] == S.SCHEMA_VERSION
     assert ok["params"][S.FRAMEWORK_VERSION] == "1.0"
     assert ok["fields"][S.FIDELITY] == "exact"
-    for name in (S.IMPORT_NS, S.LOG_NS, S.WALL_NS, S.CPU_NS, S.PEAK_RSS_BYTES):
+    for name in (S.IMPORT_NS, S.LOG_NS, S.TRACKING_NS, S.PROCESS_NS, S.CPU_NS, S.PEAK_RSS_BYTES):
         assert isinstance(ok["fields"][name], int) and ok["fields"][name] > 0, name
     (suite,) = suites(db)
     assert set(S.SUITE_PARAMS) <= set(suite["params"])

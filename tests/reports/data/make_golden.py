@@ -1,8 +1,9 @@
-"""Write golden.db beside this file: a small, synthetic results database for the report tests.
+"""Write golden.db (results schema 1) and golden2.db (schema 2) beside this file: small,
+synthetic results databases for the report tests.
 
     python tests/reports/data/make_golden.py
 
-Written with the real reference tracker in the results schema (reports/schema.py). The
+Written with the real reference tracker in the results schema (results/schema.py). The
 numbers are made up so that medians and ratios are easy to compute by hand (the tests do):
 
 - three suites: `alpha-1` and then `alpha-2` on machine `alpha`, `beta-1` on machine `beta`;
@@ -14,6 +15,11 @@ numbers are made up so that medians and ratios are easy to compute by hand (the 
 - in `alpha-2`, mlflow's first startup cell left a process running and two files outside
   its work directory;
 - `beta-1` has tracker and mltraq within the noise of each other.
+
+In golden.db each time is a cell's wall_ns; in golden2.db the same numbers are tracking_ns
+(its phases adding up to it exactly), every ok mlflow cell has a local server that took
+2.5 s to start (service_start_ns), and `alpha-2` also has `readback` (n_runs=10) whose
+read_ns are READ_MS.
 """
 
 from __future__ import annotations
@@ -112,53 +118,100 @@ WALL_MS: dict[str, dict[str, dict[str, list[tuple[dict[str, Any], list[Any]]]]]]
     },
 }
 
-# Shares of a cell's wall time per phase; the remaining 10% is the process's own start and exit.
+# golden2.db only: readback in alpha-2, in ms of read_ns per repetition (the writer's
+# tracking_ns are those of high_frequency at n_values=100).
+READ_MS = {"tracker": [20, 22, 21], "mltraq": [800, 820, 810], "mlflow": [3000, 3100, 3050]}
+SERVICE_START_MS = 2500  # golden2.db: mlflow's local server
+
+# Shares of a cell's time per phase. Schema 1: the remaining 10% of wall_ns is the process's
+# own start; schema 2: the phases are tracking_ns, exactly (exit_ns takes the rounding).
 PHASE_SHARES = {
-    S.IMPORT_NS: 0.30,
-    S.SERVICE_START_NS: 0.0,
-    S.INIT_NS: 0.10,
-    S.START_RUN_NS: 0.05,
-    S.LOG_NS: 0.30,
-    S.END_RUN_NS: 0.05,
-    S.FINISH_NS: 0.10,
+    1: {
+        S.IMPORT_NS: 0.30,
+        S.SERVICE_START_NS: 0.0,
+        S.INIT_NS: 0.10,
+        S.START_RUN_NS: 0.05,
+        S.LOG_NS: 0.30,
+        S.END_RUN_NS: 0.05,
+        S.FINISH_NS: 0.10,
+    },
+    2: {
+        S.IMPORT_NS: 0.30,
+        S.INIT_NS: 0.10,
+        S.START_RUN_NS: 0.05,
+        S.LOG_NS: 0.35,
+        S.END_RUN_NS: 0.05,
+        S.FINISH_NS: 0.10,
+    },
 }
 
 
-def cell_fields(framework: str, scenario: str, wall: Any) -> dict[str, Any]:
+def cell_fields(
+    framework: str, scenario: str, ms: Any, version: int, read_ms: Any = None
+) -> dict[str, Any]:
     """The fields of one cell: measurements for ok, an outcome and reason otherwise."""
-    if isinstance(wall, str):
-        reason = CRASH_REASON if wall == S.CRASH else UNSUPPORTED_REASON
-        fields: dict[str, Any] = {S.OUTCOME: wall, S.FIDELITY: S.NOT_CHECKED, S.REASON: reason}
-        if wall == S.CRASH:  # a crash still has a wall time; reports must not use it
-            fields[S.WALL_NS] = 999_999 * MS
+    headline = S.WALL_NS if version == 1 else S.TRACKING_NS
+    if isinstance(ms, str):
+        reason = CRASH_REASON if ms == S.CRASH else UNSUPPORTED_REASON
+        fields: dict[str, Any] = {S.OUTCOME: ms, S.FIDELITY: S.NOT_CHECKED, S.REASON: reason}
+        if ms == S.CRASH:  # a crash still has a time; reports must not use it
+            fields[headline] = 999_999 * MS
         return fields
     lossy = framework == "mlflow" and scenario == "high_frequency"
     fields = {
         S.OUTCOME: S.OK,
         S.FIDELITY: S.LOSSY if lossy else S.EXACT,
         S.REASON: "metric steps stored as float32 (synthetic)" if lossy else "",
-        S.WALL_NS: wall * MS,
-        S.CPU_NS: int(wall * MS * 0.9),
+        headline: ms * MS,
+        S.CPU_NS: int(ms * MS * 0.9),
         S.PEAK_RSS_BYTES: RSS[framework],
         S.DISK_BYTES: DISK[framework],
         S.LEFTOVER_PROCESSES: 0,
         S.OUTSIDE_FILES: 0,
     }
-    for phase, share in PHASE_SHARES.items():
-        fields[phase] = int(wall * MS * share)
+    for phase, share in PHASE_SHARES[version].items():
+        fields[phase] = int(ms * MS * share)
+    if version == 2:
+        fields[S.EXIT_NS] = ms * MS - sum(fields[p] for p in PHASE_SHARES[2])
+        fields[S.HARNESS_NS] = 20 * MS
+        fields[S.PREPARE_NS] = 1 * MS
+        fields[S.PROCESS_NS] = ms * MS + 25 * MS
+        if framework == "mlflow":
+            fields[S.SERVICE_START_NS] = SERVICE_START_MS * MS
+        if read_ms is not None:
+            fields[S.READ_IMPORT_NS] = fields[S.IMPORT_NS]
+            fields[S.READ_NS] = read_ms * MS
     return fields
 
 
-def main(path: Path = HERE / "golden.db") -> None:
-    """Write golden.db (replacing it)."""
-    for leftover in (path, path.with_name("golden.db-wal"), path.with_name("golden.db-shm")):
+def _scenarios(sid: str, version: int) -> dict[str, dict[str, list[tuple[dict[str, Any], Any]]]]:
+    """scenario -> framework -> [(config, [(ms, read_ms) per repetition])] of one suite."""
+    out = {
+        scenario: {
+            framework: [(config, [(ms, None) for ms in times]) for config, times in configs]
+            for framework, configs in frameworks.items()
+        }
+        for scenario, frameworks in WALL_MS[sid].items()
+    }
+    if version == 2 and sid == "alpha-2":
+        writes = {fw: configs[0][1] for fw, configs in WALL_MS[sid]["high_frequency"].items()}
+        out["readback"] = {
+            fw: [({"n_runs": 10}, list(zip(writes[fw], reads, strict=False)))]
+            for fw, reads in READ_MS.items()
+        }
+    return out
+
+
+def main(path: Path = HERE / "golden.db", version: int = 1) -> None:
+    """Write a golden database (replacing it) in results schema `version` (1 or 2)."""
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
     db = tracker.connect(f"sqlite:///{path}")
     suites = db.experiment(S.SUITES_EXPERIMENT)
     for suite in SUITES:
         sid = suite["suite_id"]
         params = {
-            S.SCHEMA_VERSION_PARAM: S.SCHEMA_VERSION,
+            S.SCHEMA_VERSION_PARAM: version,
             S.SUITE_ID: sid,
             S.MACHINE: suite["machine"],
             S.OS: "Linux-6.1.0-x86_64-with-glibc2.36",
@@ -172,13 +225,13 @@ def main(path: Path = HERE / "golden.db") -> None:
         }
         with suites.run(name=sid, params=params):
             pass
-        for scenario, frameworks in WALL_MS[sid].items():
+        for scenario, frameworks in _scenarios(sid, version).items():
             experiment = db.experiment(scenario)
             for framework, configs in frameworks.items():
-                for config, walls in configs:
-                    for repetition, wall in enumerate(walls):
+                for config, times in configs:
+                    for repetition, (ms, read_ms) in enumerate(times):
                         cell_params = {
-                            S.SCHEMA_VERSION_PARAM: S.SCHEMA_VERSION,
+                            S.SCHEMA_VERSION_PARAM: version,
                             S.SUITE_ID: sid,
                             S.FRAMEWORK: framework,
                             S.FRAMEWORK_VERSION: VERSIONS[framework],
@@ -188,7 +241,8 @@ def main(path: Path = HERE / "golden.db") -> None:
                         label = "-".join(f"{k}{v}" for k, v in config.items())
                         name = f"{sid}/{framework}/{scenario}{label and '/' + label}/{repetition}"
                         with experiment.run(name=name, params=cell_params) as run:
-                            for key, value in cell_fields(framework, scenario, wall).items():
+                            fields = cell_fields(framework, scenario, ms, version, read_ms)
+                            for key, value in fields.items():
                                 run[key] = value
                             if (sid, framework, scenario, repetition) == LEFT_BEHIND:
                                 run[S.LEFTOVER_PROCESSES] = 1
@@ -200,3 +254,4 @@ def main(path: Path = HERE / "golden.db") -> None:
 
 if __name__ == "__main__":
     main()
+    main(HERE / "golden2.db", version=2)

@@ -1,0 +1,115 @@
+"""The processes of a cell, seen from the manager: their memory and CPU, a deadline, leftovers.
+
+A cell's processes are the ones started in a session of their own (the writer's, the local
+server keeper's) and everything below them; every process a cell starts also inherits a
+marker variable, so that those that escape (a new session, a daemon) are still found.
+Linux /proc only; standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+MARKER_VAR = "TRACKBENCH_CELL"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> Iterator[tuple[int, int, int, int, int]]:
+    """(pid, ppid, session, rss_bytes, cpu_ns incl. reaped children) of every process."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        yield (int(entry), int(fields[1]), int(fields[3]), int(fields[21]) * PAGE,
+               ticks * 1_000_000_000 // TICKS)  # fmt: skip
+
+
+def tree_usage(roots: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """pid -> (rss_bytes, cpu_ns) of the `roots` and everything in their sessions or below
+    them (a root that has exited still names its session)."""
+    stats = list(_proc_stats())
+    parent = {pid: ppid for pid, ppid, _sid, _rss, _cpu in stats}
+    found = {}
+    for pid, _ppid, sid, rss, cpu in stats:
+        node, depth = pid, 0
+        while node not in roots and node not in (0, 1) and depth < 64:
+            node, depth = parent.get(node, 0), depth + 1
+        if sid in roots or node in roots:
+            found[pid] = (rss, cpu)
+    return found
+
+
+def tree_cpu(roots: Sequence[int], without: Sequence[int] = ()) -> int:
+    """CPU nanoseconds of the live processes of these trees, less the processes `without`."""
+    usage = tree_usage(roots)
+    return sum(cpu for pid, (_rss, cpu) in usage.items() if pid not in without)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Processes whose environment carries the cell's marker (they came from the cell)."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    found: list[int] = []
+    if not os.path.isdir("/proc"):  # not Linux: leftovers cannot be seen
+        return found
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:  # gone, or a zombie
+            continue
+    return found
+
+
+def kill_all(pids: Sequence[int]) -> None:
+    """SIGKILL each of `pids` that still exists."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+class Watch(threading.Thread):
+    """Samples the summed memory of the watched trees while a process runs (the trees of
+    `others` without their root: a harness process keeping a server), and kills that
+    process's group at its deadline."""
+
+    def __init__(self, pid: int, timeout: float, others: Sequence[int] = ()) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.roots = (pid, *others)
+        self.others = tuple(others)
+        self.deadline = time.monotonic() + timeout
+        self.stopped = threading.Event()
+        self.timed_out = False
+        self.peak = 0
+
+    def run(self) -> None:
+        # A sample reads every /proc/*/stat (~2 ms). The first after 50 ms (the process's
+        # own ru_maxrss covers a short cell), then rarer and rarer, so sampling never
+        # competes with the cell it measures for the 2 cores.
+        interval = 0.05
+        while not self.stopped.wait(min(interval, max(self.deadline - time.monotonic(), 0))):
+            if time.monotonic() >= self.deadline:
+                self.timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signal.SIGKILL)
+                return
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                usage = tree_usage(self.roots)
+                rss = sum(r for pid, (r, _c) in usage.items() if pid not in self.others)
+                self.peak = max(self.peak, rss)
+            interval = min(interval * 1.5, 0.25)
