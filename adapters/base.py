@@ -39,6 +39,22 @@ LOSSY = "lossy"  # a documented loss (fidelity_note says which), checked exactly
 UNVERIFIED = "unverified"  # the framework offers no way to read the data back here
 
 
+# Durability, as in the results schema: what each completed flush or commit during a run
+# survives (a framework that writes nothing before finish() keeps its data in memory).
+POWER = "power"  # fsync reached the disk
+PROCESS = "process"  # the OS has it: a killed process loses nothing, a power cut may
+NONE = "none"  # memory only until finish()
+DURABILITIES = (POWER, PROCESS, NONE)
+
+# Roles, as in the results schema: the reference tracker, the raw floors every figure is shown
+# against (never ranked), the trackers, and variants of one of them (another setting).
+REFERENCE = "reference"
+FLOOR = "floor"
+TRACKER = "tracker"
+VARIANT = "variant"
+ROLES = (REFERENCE, FLOOR, TRACKER, VARIANT)
+
+
 class _Dropped:
     """The type of DROPPED."""
 
@@ -84,6 +100,9 @@ class Adapter:
     supports: ClassVar[frozenset[str]] = CAPABILITIES
     fidelity: ClassVar[str] = EXACT
     fidelity_note: ClassVar[str] = ""
+    # One of DURABILITIES, with a comment in the subclass saying how it is known.
+    durability: ClassVar[str] = ""
+    role: ClassVar[str] = TRACKER
     # How log_array stores an array, in a few words ("NPY blob in SQLite", "JSON list", ...).
     array_mechanism: ClassVar[str] = ""
     # Known leftovers (processes, files outside the work directory), for the report.

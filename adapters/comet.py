@@ -12,6 +12,7 @@ from adapters.base import (
     ARRAYS,
     EXACT,
     MANY_RUNS,
+    NONE,
     READ_BACK,
     STEPS,
     Adapter,
@@ -26,6 +27,9 @@ class CometAdapter(Adapter):
     """comet-ml OfflineExperiment in the work directory; auto-logging and env capture off."""
 
     name = "comet"
+    # the offline archive that Comet (and the reader) use is written by end(): a run killed
+    # before that leaves nothing readable
+    durability = NONE
     requirements = ("comet-ml==3.58.8",)
     env: ClassVar[dict[str, str]] = {
         # Where OfflineExperiment writes its archives; the default is ./.cometml-runs.

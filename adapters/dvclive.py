@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import MANY_RUNS, READ_BACK, STEPS, Adapter, RunData, Unsupported
+from adapters.base import MANY_RUNS, PROCESS, READ_BACK, STEPS, Adapter, RunData, Unsupported
 
 # Each run is laid out as DVCLive lays out a project: RUN/dvc.yaml and RUN/dvclive/.
 LIVE_DIR = "dvclive"
@@ -30,6 +30,8 @@ class DvcliveAdapter(Adapter):
     """
 
     name = "dvclive"
+    # DVCLive appends each step to its TSV files and rewrites its YAML, never fsynced
+    durability = PROCESS
     requirements = ("dvclive==3.49.1",)
     env: ClassVar[dict[str, str]] = {
         # DVC's usage analytics (sent by the dvc package, which dvclive imports).

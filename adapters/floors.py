@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from adapters.base import LOSSY, Adapter, RunData, Service
+from adapters.base import FLOOR, LOSSY, PROCESS, Adapter, RunData, Service
 
 STORE = "floor.db"  # the sqlite floor's file in the work directory
 FOLDER = "numpy-floor"  # the numpy floor's folder in the work directory
@@ -35,6 +35,8 @@ class SqliteFloor(Adapter):
     """Raw sqlite3: executemany of (run, name, step, value) rows, one BLOB per array."""
 
     name = "sqlite"
+    role = FLOOR
+    durability = PROCESS  # WAL with synchronous=NORMAL, as the reference tracker
     requirements = ()  # the standard library's sqlite3; numpy (the worker's) for read-back
     fidelity = LOSSY
     fidelity_note = "a REAL column stores NaN as NULL and reads -0.0 back as 0.0"
@@ -138,6 +140,8 @@ class NumpyFloor(Adapter):
     """Plain files: numpy.save per array, one raw .npy of steps and one of values per series."""
 
     name = "numpy"
+    role = FLOOR
+    durability = PROCESS  # numpy.save at the end of each run, never fsynced
     requirements = ()  # numpy is the worker's own minimum
     array_mechanism = "numpy.save, one .npy file per array"
 

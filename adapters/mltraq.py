@@ -11,6 +11,7 @@ from adapters.base import (
     EXACT,
     LARGE_ARRAYS,
     MANY_RUNS,
+    NONE,
     READ_BACK,
     STEPS,
     Adapter,
@@ -31,6 +32,9 @@ class MltraqAdapter(Adapter):
     """MLtraq on an embedded SQLite file; series as list fields, arrays as native fields."""
 
     name = "mltraq"
+    # every value stays in memory until persist() in finish() (then SQLite's default,
+    # synchronous=FULL: strace shows fdatasync only there)
+    durability = NONE
     requirements: ClassVar[tuple[str, ...]] = ("mltraq==0.1.165",)
     # None needed: MLtraq has no telemetry, no background threads unless asked (sysmon and
     # datastream are off by default), and writes only to the database URL it is given (its

@@ -12,6 +12,7 @@ from adapters.base import (
     DROPPED,
     LOSSY,
     MANY_RUNS,
+    PROCESS,
     READ_BACK,
     STEPS,
     Adapter,
@@ -30,6 +31,8 @@ class NeptuneAdapter(Adapter):
     """Neptune 1.x, offline mode, data directory in the work directory; capture of all kinds off."""
 
     name = "neptune"
+    # the offline operation log is written by a background thread, never fsynced (strace)
+    durability = PROCESS
     # 1.x is the last client with an offline mode that writes a local store; 2.x only talks to
     # the hosted service (and neptune-scale has no offline store at all).
     requirements = ("neptune==1.14.0.post2",)

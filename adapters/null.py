@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from adapters.base import CAPABILITIES, READ_BACK, UNVERIFIED, Adapter
+from adapters.base import CAPABILITIES, FLOOR, NONE, READ_BACK, UNVERIFIED, Adapter
 
 
 class NullAdapter(Adapter):
     """Accepts everything and keeps nothing: the worker, process and timing overhead alone."""
 
     name = "null"
+    role = FLOOR  # the harness alone: the lowest any cell can be
+    durability = NONE  # nothing is stored
     requirements = ()  # the worker's own minimum (numpy) only
     supports = CAPABILITIES - {READ_BACK}
     fidelity = UNVERIFIED

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import LOSSY, MANY_RUNS, READ_BACK, Adapter, RunData, Unsupported
+from adapters.base import LOSSY, MANY_RUNS, POWER, READ_BACK, Adapter, RunData, Unsupported
 
 # A parameter naming the run, passed with the run's params: ploomber-engine's tracking has
 # no experiments, runs or names, only one row of values per execution.
@@ -37,6 +37,9 @@ class PloomberAdapter(Adapter):
     """
 
     name = "ploomber"
+    # sklearn-evaluation's SQLiteTracker: SQLite's defaults, a commit per insert (strace: 32
+    # fdatasync calls for one run)
+    durability = POWER
     requirements = (
         "ploomber-engine==0.0.33",
         "jupytext==1.19.6",

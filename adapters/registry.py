@@ -9,6 +9,7 @@ from adapters.base import Adapter
 ADAPTERS: dict[str, str] = {
     # the reference tracker and the floors it is measured against
     "tracker": "adapters.reference:TrackerAdapter",
+    "tracker-fsync": "adapters.reference:TrackerFsyncAdapter",
     "sqlite": "adapters.floors:SqliteFloor",
     "numpy": "adapters.floors:NumpyFloor",
     # the harness's own cost: an adapter that does nothing

@@ -13,6 +13,7 @@ from adapters.base import (
     ARRAYS,
     LARGE_ARRAYS,
     MANY_RUNS,
+    PROCESS,
     READ_BACK,
     STEPS,
     Adapter,
@@ -41,6 +42,8 @@ class SacredAdapter(Adapter):
     """
 
     name = "sacred"
+    # FileStorageObserver rewrites its JSON files on heartbeats and at the end, never fsynced
+    durability = PROCESS
     # sacred 0.8.7 imports pkg_resources, which setuptools dropped in 81.
     requirements = ("sacred==0.8.7", "setuptools==80.10.2")
     # No variables: Sacred has no telemetry and no network code on the file observer path,

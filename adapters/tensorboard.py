@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import ARRAYS, LOSSY, MANY_RUNS, READ_BACK, STEPS, Adapter, RunData
+from adapters.base import ARRAYS, LOSSY, MANY_RUNS, POWER, READ_BACK, STEPS, Adapter, RunData
 
 # The sub-directory add_hparams writes into (its `name`), with an event file of its own.
 HPARAMS_DIR = "hparams"
@@ -39,6 +39,9 @@ class TensorboardAdapter(Adapter):
     """
 
     name = "tensorboard"
+    # tensorboardX fsyncs on every flush (record_writer.py); a run's writer is flushed and
+    # closed at end_run
+    durability = POWER
     # tensorboardX writes; the `tensorboard` package provides the reader (EventAccumulator).
     requirements = ("tensorboardX==2.6.5", "tensorboard==2.21.0")
     # No variables needed: tensorboardX has no telemetry or network code; its Comet

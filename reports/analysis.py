@@ -129,6 +129,12 @@ def sections(results: Results, suite_ids: list[str] | None = None) -> list[Secti
     return out
 
 
+# No ratio is claimed, and nothing is ranked, on fewer ok repetitions than this on a side.
+MIN_REPETITIONS = 3
+# Only data that came back exact, or with the loss its adapter documents, is ranked.
+RANKED_FIDELITIES = frozenset({S.EXACT, S.LOSSY})
+
+
 @dataclass(frozen=True)
 class Row:
     """One framework in one configuration of one scenario."""
@@ -146,6 +152,21 @@ class Row:
     reasons: tuple[str, ...] = ()
     is_fastest: bool = False
     service_start_ns: float = math.nan  # median over the ok cells with a local server
+    role: str = S.TRACKER
+    durability: str = ""
+    loss: str = ""  # what a lossy framework loses, as its adapter documents it
+
+    @property
+    def unranked(self) -> str:
+        """Why the row is not ranked (no ratio to or from it), or "" when it is."""
+        if self.summary is None:
+            return "no ok cell"
+        bad = [f for f in self.fidelities if f not in RANKED_FIDELITIES]
+        if bad:
+            return (bad[0] or "no fidelity").replace("_", " ")
+        if self.n_ok < MIN_REPETITIONS:
+            return f"{self.n_ok} ok < {MIN_REPETITIONS}"
+        return ""
 
     @property
     def n_ok(self) -> int:
@@ -160,12 +181,14 @@ class Row:
         return ", ".join(f"{o or 'no outcome'} {c}/{self.n}" for o, c in bad)
 
     def fidelity(self) -> str:
-        """The fidelity of the ok cells, with counts when they differ."""
+        """The fidelity of the ok cells, with counts when they differ; a loss says what."""
         if not self.fidelities:
             return "-"
         if len(self.fidelities) == 1:
-            return next(iter(self.fidelities))
-        return ", ".join(f"{f or 'not recorded'} {c}" for f, c in self.fidelities.items())
+            text = next(iter(self.fidelities))
+        else:
+            text = ", ".join(f"{f or 'not recorded'} {c}" for f, c in self.fidelities.items())
+        return f"{text}: {self.loss}" if self.loss else text
 
 
 def headlines(section: Section, scenario: str) -> list[str]:
@@ -199,6 +222,7 @@ def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int =
                 summaries[framework] = summary
             reasons = tuple(dict.fromkeys(str(r) for r in mine[S.REASON] if r))
             starts = [v for v in ok[S.SERVICE_START_NS] if not math.isnan(v)]
+            lossy = ok[ok[S.FIDELITY] == S.LOSSY]
             partial.append(
                 Row(
                     scenario=scenario,
@@ -211,21 +235,30 @@ def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int =
                     summary=summary,
                     reasons=reasons,
                     service_start_ns=statistics.median(starts) if starts else math.nan,
+                    role=str(mine[S.ROLE].iloc[0]),
+                    durability=", ".join(sorted({d for d in mine[S.DURABILITY] if d})),
+                    loss=", ".join(dict.fromkeys(str(r) for r in lossy[S.REASON] if r)),
                 )
             )
-        # ties go to the first in framework order (the reference tracker first)
-        fastest_name = min(summaries, key=lambda f: summaries[f].median) if summaries else None
-        fastest = summaries[fastest_name] if fastest_name else None
-        reference = summaries.get(S.REFERENCE_FRAMEWORK)
+        ranked = {r.framework: r for r in partial if not r.unranked}
+        # floors are the limit, never the fastest; ties go to the first in framework order
+        racing = {f: r.summary for f, r in ranked.items() if r.role != S.FLOOR and r.summary}
+        fastest_name = min(racing, key=lambda f: racing[f].median) if racing else None
+        fastest = racing[fastest_name] if fastest_name else None
+        reference = next(
+            (r.summary for r in ranked.values() if r.role == S.REFERENCE), None
+        )  # fmt: skip
         done = []
         for row in partial:
-            if row.summary is None:
+            if row.summary is None or row.unranked:
                 done.append(row)
                 continue
             done.append(
                 replace(
                     row,
-                    vs_fastest=stats.ratio(row.summary, fastest) if fastest else None,
+                    vs_fastest=stats.ratio(row.summary, fastest)
+                    if fastest and row.role != S.FLOOR
+                    else None,
                     vs_reference=stats.ratio(row.summary, reference) if reference else None,
                     is_fastest=row.framework == fastest_name,
                 )
@@ -239,12 +272,16 @@ def ratio_text(row: Row, which: str) -> str:
     """The ratio to the fastest (`which="fastest"`) or to the reference, as tables show it."""
     if row.summary is None:
         return "-"
+    if row.unranked:
+        return f"not ranked ({row.unranked})"
     if which == "fastest":
+        if row.role == S.FLOOR:
+            return "floor (the limit)"
         return "1x (fastest)" if row.is_fastest else _ratio_or_dash(row.vs_fastest)
-    if row.framework == S.REFERENCE_FRAMEWORK:
+    if row.role == S.REFERENCE:
         return "1x (reference)"
     if row.vs_reference is None:
-        return "- (no ok tracker cell)"
+        return "- (reference not ranked)"
     return stats.format_ratio(row.vs_reference)
 
 

@@ -127,8 +127,12 @@ def _chunks(configs: Sequence[str], n_frameworks: int) -> list[list[str]]:
     return [list(configs[i : i + per_row]) for i in range(0, len(configs), per_row)]
 
 
-def _legend(fig: Figure, section: Section, frameworks: Sequence[str], kind: str) -> None:
-    """One legend for the whole figure, above it: framework and version."""
+def _legend(
+    fig: Figure, section: Section, frameworks: Sequence[str], kind: str,
+    floors: Sequence[str] = (),
+) -> None:  # fmt: skip
+    """One legend for the whole figure, above it: framework and version (floors as dashed
+    lines)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -154,6 +158,9 @@ def _legend(fig: Figure, section: Section, frameworks: Sequence[str], kind: str)
             handles.append(
                 Patch(facecolor=st.colour, hatch=st.hatch, edgecolor="white", label=label)
             )
+    for name in floors:
+        label = f"{name} {versions[name]} (floor)"
+        handles.append(Line2D([], [], color=look[name].colour, linestyle="--", label=label))
     # as many columns as fit the figure's width (about 0.06 inch a character at size 7, plus
     # the swatch), so long version strings are never cut at the edges
     column_inches = 0.6 + 0.06 * max((len(h.get_label()) for h in handles), default=1)
@@ -272,8 +279,11 @@ def _grouped(section: Section, scenario: str, rows: Sequence[Row]) -> _Grouped:
 def bars(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
-    """Grouped bars of the median headline per configuration and framework, log axis."""
-    _, frameworks, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
+    """Grouped bars of the median headline per configuration and framework, log axis; the
+    floors are dashed lines across each group: the limit, not a contender."""
+    _, everyone, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
+    floors = [f for f in everyone if any(r.framework == f and r.role == S.FLOOR for r in rows)]
+    frameworks = [f for f in everyone if f not in floors]
     what = headline_words(section, scenario)
     width_in = max(6.5, width)
     fig = _new_figure(width_in, 0.9 + 3.2 * len(chunks), prov)
@@ -281,6 +291,13 @@ def bars(
     width = 0.8 / max(len(frameworks), 1)
     lowest = min((r.summary.low for r in rows if r.summary and r.summary.low > 0), default=1e9)
     for ax, chunk in zip(axes, chunks, strict=True):
+        for i, config in enumerate(chunk):
+            for floor in floors:
+                row = by_key.get((config, floor))
+                if row is not None and row.summary is not None:
+                    level = _seconds(row.summary.median)
+                    ax.hlines(level, i - 0.45, i + 0.45, colors=look[floor].colour,
+                              linestyles="--", linewidth=1.1)  # fmt: skip
         for j, framework in enumerate(frameworks):
             xs, heights, err_lo, err_hi = [], [], [], []
             for i, config in enumerate(chunk):
@@ -297,7 +314,9 @@ def bars(
                 heights.append(_seconds(s.median))
                 err_lo.append(_seconds(s.median - s.low))
                 err_hi.append(_seconds(s.high - s.median))
-                if row.n_ok < row.n:  # a bar over fewer cells than ran: say why, on the bar
+                if row.unranked:  # shown, never ranked: say why, on the bar
+                    _fail_label(ax, x, f"not ranked: {row.unranked}", boxed=True)
+                elif row.n_ok < row.n:  # a bar over fewer cells than ran: say why, on the bar
                     _fail_label(ax, x, f"{row.n_ok}/{row.n} ok: {row.status()}", boxed=True)
             st = look[framework]
             ax.bar(
@@ -324,7 +343,7 @@ def bars(
         "interval of the median (the range when n < 5)",
         fontsize=9,
     )
-    _legend(fig, section, frameworks, "bar")
+    _legend(fig, section, frameworks, "bar", floors)
     title = f"{scenario}: median {what} time per framework"
     return _save(fig, out, f"{section.slug}-bars-{scenario}", prov, "bars", scenario, title)
 

@@ -45,7 +45,13 @@ HOW_TO_READ = [
     "repetitions, the range (min to max) with fewer.",
     "Ratios are medians divided by the fastest framework's, and by the reference tracker's "
     f"(`{S.REFERENCE_FRAMEWORK}`). A ratio written `~1.04x` is within the noise: the two "
-    "intervals overlap, so no difference is claimed.",
+    "intervals overlap, so no difference is claimed. Only frameworks whose data came back "
+    f"exact, or with the loss their adapter documents, and with {analysis.MIN_REPETITIONS} or "
+    "more ok repetitions are ranked; floors (raw sqlite3, numpy.save) are the limit, never "
+    "the fastest.",
+    "Durability is what each completed flush or commit during a run survives, as the "
+    "adapter declares it: `power` (fsync reached the disk), `process` (the OS has it: a killed "
+    "process loses nothing, a power cut may), `none` (memory only until finish()).",
     "Each section is one suite on one machine: results from different machines or suites "
     "are never pooled.",
 ]
@@ -142,6 +148,7 @@ TABLE_HEAD = [
     "vs fastest",
     f"vs {S.REFERENCE_FRAMEWORK}",
     "server start s",
+    "durability",
     "fidelity",
     "other outcomes",
 ]
@@ -158,13 +165,14 @@ def table_cells(row: Row) -> list[str]:
     status = row.status()
     return [
         row.config,
-        row.framework,
+        row.framework if row.role == S.TRACKER else f"{row.framework} ({row.role})",
         row.version or "unknown",
         f"{row.n_ok} / {row.n}",
         *numbers,
         analysis.ratio_text(row, "fastest"),
         analysis.ratio_text(row, "reference"),
         "-" if math.isnan(row.service_start_ns) else _s(row.service_start_ns),
+        row.durability or "-",
         row.fidelity(),
         "-" if status == S.OK else status,
     ]

@@ -34,13 +34,14 @@ LEAD_COLUMNS = (
     MACHINE,
     S.FRAMEWORK,
     S.FRAMEWORK_VERSION,
+    S.ROLE,
     CONFIG,
     S.REPETITION,
     S.SCHEMA_VERSION_PARAM,
     RUN_ID,
     RUN_NAME,
 )
-TEXT_FIELDS = (S.OUTCOME, S.FIDELITY, S.REASON)
+TEXT_FIELDS = (S.OUTCOME, S.FIDELITY, S.REASON, S.DURABILITY)
 NUMBER_FIELDS = tuple(f for f in (*S.CELL_FIELDS, *S.OLD_FIELDS) if f not in TEXT_FIELDS)
 # Derived: which field is the cell's headline (S.headline: tracking_ns, read_ns, or schema 1's
 # wall_ns) and its value, so that reports read one column whatever the schema version.
@@ -218,6 +219,11 @@ def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
     return runs
 
 
+def _schema1_role(framework: str) -> str:
+    """A cell's role where it was not recorded (schema 1): the reference by its name."""
+    return S.REFERENCE if framework == S.REFERENCE_FRAMEWORK else S.TRACKER
+
+
 def config_label(params: Sequence[tuple[str, Any]]) -> str:
     """`n_runs=10, n_values=100`; `default` for a scenario without parameters."""
     return ", ".join(f"{k}={v}" for k, v in params) if params else "default"
@@ -270,6 +276,7 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                 S.FRAMEWORK_VERSION: (
                     "" if param[S.FRAMEWORK_VERSION] is None else str(param[S.FRAMEWORK_VERSION])
                 ),
+                S.ROLE: str(param[S.ROLE] or _schema1_role(str(param[S.FRAMEWORK]))),
                 CONFIG: config_label(config),
                 S.REPETITION: param[S.REPETITION],
                 S.SCHEMA_VERSION_PARAM: version,

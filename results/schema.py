@@ -25,13 +25,21 @@ SCHEMA_VERSION_PARAM = "schema_version"
 SUITE_ID = "suite_id"
 FRAMEWORK = "framework"
 FRAMEWORK_VERSION = "framework_version"
+# What the framework is in the comparison (schema 2; in schema 1 the reference tracker is
+# known by its name, every other framework was a tracker).
+ROLE = "role"
+REFERENCE = "reference"  # the reference tracker: every ratio is also taken against it
+FLOOR = "floor"  # raw sqlite3, numpy.save: drawn as the limit, never ranked
+TRACKER = "tracker"
+VARIANT = "variant"  # another setting of a framework in the matrix
+ROLES = (REFERENCE, FLOOR, TRACKER, VARIANT)
 REPETITION = "repetition"
 # Optional: the machine a cell ran on, for suites split across machines (`--shard`); without
 # it a cell's machine is the one its suite recorded.
 MACHINE_PARAM = "machine"
 # The params every cell has; the scenario's own parameters (e.g. `n_values`) come between
-# FRAMEWORK_VERSION and REPETITION.
-CELL_PARAMS = (SCHEMA_VERSION_PARAM, SUITE_ID, FRAMEWORK, FRAMEWORK_VERSION, REPETITION)
+# ROLE and REPETITION.
+CELL_PARAMS = (SCHEMA_VERSION_PARAM, SUITE_ID, FRAMEWORK, FRAMEWORK_VERSION, ROLE, REPETITION)
 # Params that are not the scenario's own (everything else is, and names the configuration).
 NON_SCENARIO_PARAMS = frozenset((*CELL_PARAMS, MACHINE_PARAM))
 
@@ -39,6 +47,12 @@ NON_SCENARIO_PARAMS = frozenset((*CELL_PARAMS, MACHINE_PARAM))
 OUTCOME = "outcome"
 FIDELITY = "fidelity"
 REASON = "reason"
+# What each completed flush or commit during a run survives, as the adapter declares it.
+DURABILITY = "durability"
+POWER = "power"  # fsync reached the disk
+PROCESS = "process"  # the OS has it: a killed process loses nothing, a power cut may
+NONE = "none"  # memory only until finish()
+DURABILITIES = (POWER, PROCESS, NONE)
 
 # Outcomes, in the order reports list them.
 OK = "ok"
@@ -105,6 +119,7 @@ CELL_FIELDS = (
     OUTCOME,
     FIDELITY,
     REASON,
+    DURABILITY,
     *TRACKED_PHASES,
     TRACKING_NS,
     HARNESS_NS,

@@ -211,12 +211,12 @@ def main_list(args: argparse.Namespace) -> int:
         print(f"  {name:<14} {workload.doc}")
         print(f"  {'':<14} defaults: {params}; needs: {needs}")
     print("grids:")
-    n = sum(1 for k, v in described.items() if "error" not in v)
     for grid in grids.GRIDS.values():
-        count = grid.cell_count(len([k for k in described if k not in grid.exclude]))
+        included = [k for k, info in described.items() if grid.includes(k, info)]
+        count = grid.cell_count(len(included))
         print(
             f"  {grid.name:<9} {grid.doc}; {grid.repeat} repetitions, {count} cells for "
-            f"{n - len(grid.exclude & set(described))} frameworks; timeout {grid.timeout:g} s, "
+            f"{len(included)} frameworks; timeout {grid.timeout:g} s, "
             f"cell cap {grid.cell_cap:g} s, budget {grid.framework_budget:g} s per framework"
         )
         for scenario, configs in grid.scenarios.items():

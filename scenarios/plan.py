@@ -79,7 +79,7 @@ def resolve_frameworks(
 ) -> list[str]:
     """The frameworks a suite runs: `names`, or every registered one the grid does not exclude."""
     if not names:
-        return [n for n in described if n not in grid.exclude]
+        return [n for n, info in described.items() if grid.includes(n, info)]
     from adapters.registry import ADAPTERS  # names only: no adapter module is imported
 
     out = []

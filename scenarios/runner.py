@@ -172,16 +172,18 @@ def run_suite(
         with _sigterm_interrupts():
             try:
                 for cell in todo:
+                    declared = described[cell.framework]
                     result = _measure(
                         cell,
-                        described,
+                        declared,
                         limits,
-                        versions,
+                        versions.get(cell.framework, ""),
                         env_errors,
                         timeout,
                         pythons.get(cell.framework, options.python),
                         run_one,
                     )
+                    result[S.DURABILITY] = declared.get("durability", "")
                     with _signals_held():
                         store.write_cell(
                             cell.scenario,
@@ -189,6 +191,7 @@ def run_suite(
                             suite_id=suite_id,
                             machine=info[S.MACHINE],
                             framework=cell.framework,
+                            role=declared.get("role", S.TRACKER),
                             config=cell.config,
                             repetition=cell.repetition,
                             result=result,
@@ -276,26 +279,28 @@ def _suite_identity(
     configs: Mapping[str, Any],
     frameworks: Sequence[str],
 ) -> tuple[str, int]:
-    """(suite id, seed): given, resumed from the database, derived for shards, or new."""
+    """(suite id, seed): given, derived for shards, the latest one resumed, or new.
+
+    A shard's id is derived from the commit and the plan, so every machine running the same
+    command gets the same suite, and `--resume` continues that suite (not the latest one).
+    """
     seed = options.seed
     if options.suite:
         suite_id = options.suite
-        if seed is None and options.resume:
-            seed = store.seed_of(suite_id)
+    elif options.shard is not None:
+        layout = json.dumps([grid_label, sorted(frameworks), configs, options.repeat, seed])
+        digest = hashlib.sha256(f"{info[S.COMMIT]}\n{layout}".encode()).hexdigest()[:10]
+        suite_id = f"{grid_label}-{digest}"
     elif options.resume:
         latest = store.latest_suite(grid_label)
         if latest is None:
             raise UsageError(f"--resume: no earlier {grid_label!r} suite in {options.db}")
         suite_id = latest[0]
-        seed = latest[1] if seed is None else seed
-    elif options.shard is not None:
-        # every machine running the same command on the same commit gets the same suite id
-        layout = json.dumps([grid_label, sorted(frameworks), configs, options.repeat, seed])
-        digest = hashlib.sha256(f"{info[S.COMMIT]}\n{layout}".encode()).hexdigest()[:10]
-        suite_id = f"{grid_label}-{digest}"
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         suite_id = f"{grid_label}-{stamp}-{os.urandom(2).hex()}"
+    if seed is None and options.resume:
+        seed = store.seed_of(suite_id)  # the order it started with, if it is stored
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
     return suite_id, seed
@@ -341,17 +346,16 @@ def _ensure_envs(
 
 def _measure(
     cell: Cell,
-    described: Mapping[str, Any],
+    declared: Mapping[str, Any],
     limits: Limits,
-    versions: Mapping[str, str],
+    version: str,
     env_errors: Mapping[str, str],
     timeout: float,
     python: str | None,
     run_one: Callable[..., dict[str, Any]],
 ) -> dict[str, Any]:
     """The cell's result: decided here (unsupported, skipped) or measured by a worker."""
-    version = versions.get(cell.framework, "")
-    missing = workloads.get(cell.scenario).missing(described[cell.framework].get("supports", ()))
+    missing = workloads.get(cell.scenario).missing(declared.get("supports", ()))
     if missing:
         return decided(S.UNSUPPORTED, f"{cell.framework} does not declare {', '.join(missing)}",
                        version)  # fmt: skip
@@ -361,13 +365,11 @@ def _measure(
     if cell.framework in env_errors:
         return decided(S.CRASH, env_errors[cell.framework], version)
     try:
-        result = run_one(
-            cell.framework, cell.scenario, cell.config, timeout, python=python,
-            declared=described[cell.framework],
-        )  # fmt: skip
+        return run_one(
+            cell.framework, cell.scenario, cell.config, timeout, python=python, declared=declared
+        )
     except envs.EnvError as exc:
         return decided(S.CRASH, f"environment: {exc}", version)
-    return result
 
 
 def decided(outcome: str, reason: str, version: str = "") -> dict[str, Any]:

@@ -61,6 +61,8 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "supports": sorted(cls.supports),
             "fidelity": cls.fidelity,
             "fidelity_note": cls.fidelity_note,
+            "durability": cls.durability,
+            "role": cls.role,
             "array_mechanism": cls.array_mechanism,
             "leaves_behind": cls.leaves_behind,
             "broken": cls.broken,

@@ -62,18 +62,22 @@ class Backend:
         raise NotImplementedError
 
 
-def open_backend(url: str | os.PathLike[str] | None) -> Backend:
-    """The backend for a URL: None or a path is a SQLite file; `sqlite://` URLs too."""
+def open_backend(url: str | os.PathLike[str] | None, fsync: bool = False) -> Backend:
+    """The backend for a URL: None or a path is a SQLite file; `sqlite://` URLs too.
+
+    `fsync` makes a SQLite file fsync every commit (a database server follows its own
+    settings: PostgreSQL's default already does).
+    """
     if url is None:
-        return SQLiteBackend("tracker.db")
+        return SQLiteBackend("tracker.db", fsync)
     text = os.fspath(url)
     if "://" not in text:
-        return SQLiteBackend(text)
+        return SQLiteBackend(text, fsync)
     scheme = text.partition("://")[0].lower()
     if scheme == "sqlite":
         path = text[len("sqlite://") :].partition("?")[0]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
-        return SQLiteBackend(path or ":memory:")
+        return SQLiteBackend(path or ":memory:", fsync)
     return SQLAlchemyBackend(text)
 
 
@@ -98,7 +102,7 @@ class SQLiteBackend(Backend):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fsync: bool = False) -> None:
         self.url = f"sqlite:///{path}"
         self.path = path
         if path not in ("", ":memory:") and not path.startswith("file:"):
@@ -115,9 +119,10 @@ class SQLiteBackend(Backend):
             ) from None
         self._tx = _SQLiteTransaction(self.conn)
         # WAL: readers never block the writer and a killed process cannot corrupt the file;
-        # synchronous=NORMAL keeps every commit through an application crash (not a power cut).
+        # synchronous=NORMAL keeps every commit through an application crash (not a power
+        # cut), FULL fsyncs every commit so that it survives a power cut too.
         self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL").fetchall())
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
 
     def _retry(self, attempt: Callable[[], T]) -> T:
         deadline = time.monotonic() + LOCK_PATIENCE_SECONDS

@@ -30,14 +30,16 @@ def connect(
     *,
     flush_every_rows: int = 100_000,
     flush_every_seconds: float = 2.0,
+    fsync: bool = False,
 ) -> Database:
     """Open (creating if needed) a tracking database: ./tracker.db, a path, or a URL.
 
     Metric values are buffered and written in one transaction when a run has
     `flush_every_rows` of them, `flush_every_seconds` after its last write, on flush(), when
-    it ends, and at interpreter exit.
+    it ends, and at interpreter exit. A written transaction survives the process being
+    killed; with `fsync` (a SQLite file) it is on the disk, and survives a power cut too.
     """
-    return Database(open_backend(url), flush_every_rows, flush_every_seconds)
+    return Database(open_backend(url, fsync), flush_every_rows, flush_every_seconds)
 
 
 class Database:

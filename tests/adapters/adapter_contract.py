@@ -5,7 +5,8 @@
 `run_contract(name)` builds the framework's environment if needed (once per test session)
 and runs the contract workload through the worker exactly as a benchmark cell runs it
 (`scenarios.cell.run_cell`), returning the result dict. `check_contract(name, request)`
-also asserts the contract: outcome ok and the fidelity the adapter declares; an adapter
+also asserts the contract: a durability and a role declared, outcome ok and the fidelity
+the adapter declares (read back by a new process); an adapter
 that declares `broken` becomes an expected failure with that reason (strict, so a fixed
 framework is noticed), and an adapter module that does not exist is a failure saying so.
 The conftest.py beside this file offers both as fixtures.
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from adapters.base import DURABILITIES, ROLES
 from scenarios import envs
 from scenarios.cell import run_cell
 
@@ -56,6 +58,8 @@ def run_contract(
 def check_contract(name: str, request: pytest.FixtureRequest | None = None) -> dict[str, Any]:
     """Run the contract cell and assert outcome ok and the declared fidelity; the result."""
     info = declared(name)
+    assert info["durability"] in DURABILITIES, f"{name} declares no durability"
+    assert info["role"] in ROLES, f"{name}: role {info['role']!r}"
     if info["broken"] and request is not None:
         request.applymarker(pytest.mark.xfail(reason=info["broken"], strict=True))
     result = run_contract(name)

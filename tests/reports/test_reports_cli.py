@@ -73,7 +73,7 @@ def test_report_of_one_chosen_suite(golden_db: Path, tmp_path: Path) -> None:
     assert "## suite alpha-1 on alpha" in markdown
     assert "suite beta-1" not in markdown.split("## Other suites")[0]
     # alpha-1 startup: tracker 40 41 42 -> 0.0410; mltraq 1140/41 = 27.8; mlflow 6100/41 = 148.8
-    assert "| default | tracker | 0.1.0 | 3 / 3 | 0.0410 |" in markdown
+    assert "| default | tracker (reference) | 0.1.0 | 3 / 3 | 0.0410 |" in markdown
     assert "| 27.8x | 27.8x |" in markdown
     assert "| 149x | 149x |" in markdown
     assert f"trackbench report --db {golden_db} --out {tmp_path} --suite alpha-1" in markdown
@@ -163,21 +163,22 @@ def test_export_writes_every_cell(golden_db: Path, tmp_path: Path) -> None:
     # alpha-1: 3 x 3; alpha-2: 3 x 3 + 3 x 3 x 6; beta-1: 3 x 3
     assert len(rows) == 9 + 9 + 54 + 9
     columns = list(rows[0])
-    assert columns[:10] == [
+    assert columns[:11] == [
         "scenario",
         "suite_id",
         "machine",
         "framework",
         "framework_version",
+        "role",
         "config",
         "repetition",
         "schema_version",
         "run_id",
         "run_name",
     ]
-    assert columns[10] == "n_values"
+    assert columns[11] == "n_values"
     # the schema's fields, schema 1's wall_ns, then which field is the headline and its value
-    assert columns[11:] == [*S.CELL_FIELDS, *S.OLD_FIELDS, HEADLINE, HEADLINE_NS]
+    assert columns[12:] == [*S.CELL_FIELDS, *S.OLD_FIELDS, HEADLINE, HEADLINE_NS]
     first = next(
         r
         for r in rows

@@ -32,15 +32,15 @@ def test_each_table_says_what_its_seconds_are(markdown: str) -> None:
 
 def test_readback_is_ranked_on_read_ns(markdown: str) -> None:
     # tracker 20 21 22 -> 21 ms; mltraq 810 / 21 = 38.6; mlflow 3050 / 21 = 145
-    assert "| n_runs=10 | tracker | 0.1.0 | 3 / 3 | 0.0210 |" in markdown
+    assert "| n_runs=10 | tracker (reference) | 0.1.0 | 3 / 3 | 0.0210 |" in markdown
     assert "| 38.6x | 38.6x |" in markdown and "| 145x | 145x |" in markdown
 
 
 def test_server_start_is_its_own_column_never_in_the_headline(markdown: str) -> None:
     # mlflow's startup in alpha-2 is still 4.85 s (2 ok of 3) although its server took 2.5 s
     assert "| default | mlflow | 3.17.2 | 2 / 3 | 4.85 |" in markdown
-    assert "| 97.0x | 97.0x | 2.50 | exact | crash 1/3 |" in markdown
-    assert "| 1x (fastest) | 1x (reference) | - | exact | - |" in markdown
+    assert "| not ranked (2 ok < 3) | not ranked (2 ok < 3) | 2.50 | power | exact |" in markdown
+    assert "| 1x (fastest) | 1x (reference) | - | process | exact | - |" in markdown
 
 
 def test_phases_add_up_to_the_headline(golden2_db: Path) -> None:
@@ -62,3 +62,18 @@ def test_schema_1_and_2_headlines_are_not_compared(
     assert err.count("\n") == 1 and "OLD's figures are wall_ns and NEW's tracking_ns" in err
     # a field both schemas have can be compared
     assert main([*argv, "--metric", "import_ns"]) == 0
+
+
+def test_wrong_data_and_floors_are_never_the_fastest(markdown: str) -> None:
+    # in alpha-2's startup wandb (21 ms, wrong data) and the sqlite floor (31 ms) are both
+    # faster than the reference tracker (50 ms), which is still the fastest ranked
+    startup = markdown.split("## suite alpha-2 on alpha")[1].split("### high_frequency")[0]
+    assert "| default | wandb | 0.31.0 | 3 / 3 | 0.0210 |" in startup
+    assert "| not ranked (wrong data) | not ranked (wrong data) | - | process | wrong_data |" in (
+        startup
+    )
+    assert "| default | sqlite (floor) | 3.40.1 | 3 / 3 | 0.0310 |" in startup
+    assert "| floor (the limit) | 0.620x | - | process | exact | - |" in startup
+    assert startup.count("1x (fastest)") == 1
+    assert "| default | tracker (reference) | 0.1.0 | 3 / 3 | 0.0500 | 0.00250 |" in startup
+    assert "| 1x (fastest) | 1x (reference) |" in startup

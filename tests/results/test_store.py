@@ -18,7 +18,8 @@ def _result(**fields: Any) -> dict[str, Any]:
 def _write(store: Store, repetition: int, **fields: Any) -> None:
     store.write_cell(
         "high_frequency", f"fw high_frequency #{repetition}", suite_id="s1", machine="m",
-        framework="fw", config={"n_values": 10}, repetition=repetition, result=_result(**fields),
+        framework="fw", role="tracker", config={"n_values": 10}, repetition=repetition,
+        result=_result(**fields),
     )  # fmt: skip
 
 

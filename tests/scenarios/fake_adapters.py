@@ -19,7 +19,10 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     DROPPED,
+    FLOOR,
     LOSSY,
+    NONE,
+    PROCESS,
     READ_BACK,
     STEPS,
     Adapter,
@@ -35,6 +38,7 @@ class Memory(Adapter):
     """Keeps everything in memory and pickles it at finish(): read_back is exact."""
 
     name = "memory"
+    durability = NONE  # a pickle written by finish()
 
     def version(self) -> str:
         """A fixed version."""
@@ -397,3 +401,22 @@ def _sleep_then(params: dict[str, Any]) -> dict[str, Any]:
 SLOW_PREPARE = Workload(
     "slow_prepare", "startup after 0.5 s of input generation", STARTUP.run, _sleep_then
 )
+
+
+class SlowMemory(Memory):
+    """Exact, and a fifth of a second slower than Memory in finish()."""
+
+    name = "slow-memory"
+
+    def finish(self) -> None:
+        """Take its time, then store."""
+        time.sleep(0.2)
+        super().finish()
+
+
+class FakeFloor(Memory):
+    """Memory declared as a floor: the limit, never a contender."""
+
+    name = "fake-floor"
+    role = FLOOR
+    durability = PROCESS

@@ -11,7 +11,7 @@ FRAMEWORKS = [
     "tracker", "sqlite", "numpy", "mltraq", "mlflow", "wandb", "neptune", "aim", "comet",
     "fasttrackml", "sqltrack", "sacred", "ploomber", "trackio", "tensorboard", "dvclive",
 ]  # fmt: skip
-QUICK_BUDGET_S = 600  # issue 4: at most 10 minutes on a 2-core machine once environments exist
+QUICK_BUDGET_S = 900  # issue 10: at most 15 minutes on a 2-core machine once built
 
 
 @pytest.mark.parametrize("grid", list(grids.GRIDS.values()), ids=list(grids.GRIDS))
@@ -35,22 +35,22 @@ def test_quick_grid_is_what_issue_4_asks() -> None:
     assert all(len(configs) == 1 for configs in quick.scenarios.values())
 
 
-def test_quick_grid_fits_in_ten_minutes() -> None:
+def test_quick_grid_fits_in_fifteen_minutes_with_every_repetition() -> None:
     """Cells x per-cell estimates (peers.md medians), for every registered framework the quick
-    grid runs, with what each declares and what its budget skips: within 10 minutes."""
+    grid runs, with what each declares: within 15 minutes, and none of its repetitions cut by
+    the budget (nothing may be ranked on fewer than 3)."""
     from scenarios import envs
 
     declared = envs.describe()
-    supports = {n: v["supports"] for n, v in declared.items() if n not in grids.QUICK.exclude}
+    supports = {n: v["supports"] for n, v in declared.items() if grids.QUICK.includes(n, v)}
     assert set(FRAMEWORKS) <= set(supports)  # a new framework adds to the sum, never escapes
     cells = plan.plan_cells(list(supports), plan.scenario_configs(grids.QUICK), 3)
     assert len(cells) == len(supports) * 8 * 3
     harness = len(cells) * 0.05  # the manager's own work per cell: spawn, snapshots, write
     total = estimates.estimate_suite_seconds(grids.QUICK, supports) + harness
     assert total <= QUICK_BUDGET_S, f"the quick grid is estimated at {total:.0f} s"
-    # the budget is what makes it fit: without it the same cells would not
     unlimited = grids.QUICK._replace(framework_budget=float("inf"))
-    assert estimates.estimate_suite_seconds(unlimited, supports) > total - harness
+    assert estimates.estimate_suite_seconds(unlimited, supports) + harness == total
 
 
 def test_standard_covers_the_mltraq_benchmark() -> None:

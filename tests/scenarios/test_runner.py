@@ -231,6 +231,20 @@ def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path: Path) -> 
     assert [s["status"] for s in suites(db)] == ["interrupted", "COMPLETED", "COMPLETED"]
 
 
+def test_a_shard_resumes_its_own_suite(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    opts = options(db, frameworks=[MEMORY, f"{FAKE}:Float32"], repeat=3, shard=(0, 2),
+                   resume=True)  # fmt: skip
+    # --resume on a fresh database: nothing to resume, the shard runs from the start
+    first = runner.run_suite(opts, stream=io.StringIO(), run_cell=FakeCells(interrupt_at=3))
+    assert first.interrupted and first.ran == 2
+    # another suite in between must not be what the shard resumes
+    runner.run_suite(options(db), stream=io.StringIO(), run_cell=FakeCells())
+    second = runner.run_suite(opts, stream=io.StringIO(), run_cell=FakeCells())
+    assert second.suite_id == first.suite_id and second.already_stored == 2
+    assert second.ran == second.planned - 2
+
+
 def test_environments_are_fixed_for_the_whole_suite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

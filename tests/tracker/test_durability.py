@@ -95,3 +95,16 @@ def test_processes_creating_a_fresh_database_at_once(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     with tracker.connect(url) as db:
         assert len(db.experiment("concurrent").runs()) == 12
+
+
+def test_fsync_makes_sqlite_fsync_every_commit(tmp_path: Path) -> None:
+    """synchronous is FULL (2) with fsync=True, NORMAL (1) by default: WAL either way."""
+    for fsync, level in ((True, 2), (False, 1)):
+        with tracker.connect(tmp_path / f"{fsync}.db", fsync=fsync) as db:
+            conn = db.backend.conn  # type: ignore[attr-defined]
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == level
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            with db.experiment("e").run() as run:
+                run.log({"v": 1.5}, step=0)
+        with tracker.connect(tmp_path / f"{fsync}.db") as db:
+            assert db.experiment("e").runs()[0].metrics() == {"v": [(0, 1.5)]}

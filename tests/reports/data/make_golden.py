@@ -17,9 +17,11 @@ numbers are made up so that medians and ratios are easy to compute by hand (the 
 - `beta-1` has tracker and mltraq within the noise of each other.
 
 In golden.db each time is a cell's wall_ns; in golden2.db the same numbers are tracking_ns
-(its phases adding up to it exactly), every ok mlflow cell has a local server that took
-2.5 s to start (service_start_ns), and `alpha-2` also has `readback` (n_runs=10) whose
-read_ns are READ_MS.
+(its phases adding up to it exactly), each framework's role and durability are recorded,
+every ok mlflow cell has a local server that took 2.5 s to start (service_start_ns),
+`alpha-2` also has `readback` (n_runs=10) whose read_ns are READ_MS, and in its startup a
+floor (sqlite, FLOOR_MS) and a tracker whose data came back wrong (wandb, WRONG_MS), both
+faster than every ranked tracker.
 """
 
 from __future__ import annotations
@@ -37,9 +39,21 @@ from results import schema as S  # noqa: E402
 
 MS = 1_000_000  # nanoseconds
 MB = 1_000_000
-VERSIONS = {"tracker": "0.1.0", "mltraq": "0.1.165", "mlflow": "3.17.2"}
-RSS = {"tracker": 30 * MB, "mltraq": 150 * MB, "mlflow": 250 * MB}
-DISK = {"tracker": 40_000, "mltraq": 120_000, "mlflow": 900_000}
+VERSIONS = {"tracker": "0.1.0", "mltraq": "0.1.165", "mlflow": "3.17.2", "sqlite": "3.40.1",
+            "wandb": "0.31.0"}  # fmt: skip
+RSS = {"tracker": 30 * MB, "mltraq": 150 * MB, "mlflow": 250 * MB, "sqlite": 20 * MB,
+       "wandb": 300 * MB}  # fmt: skip
+DISK = {"tracker": 40_000, "mltraq": 120_000, "mlflow": 900_000, "sqlite": 30_000,
+        "wandb": 500_000}  # fmt: skip
+# golden2.db: what each framework declares
+ROLES = {"tracker": S.REFERENCE, "sqlite": S.FLOOR}  # the others are trackers
+DURABILITY = {"tracker": S.PROCESS, "mltraq": S.NONE, "mlflow": S.POWER, "sqlite": S.PROCESS,
+              "wandb": S.PROCESS}  # fmt: skip
+# golden2.db only, in alpha-2's startup: a floor faster than every tracker, and a tracker
+# faster still whose data came back wrong; neither may be called the fastest
+FLOOR_MS = [30, 31, 32]
+WRONG_MS = [20, 21, 22]
+WRONG_REASON = "metric 'value' at step 0: logged 0.5, read back 0.0 (synthetic)"
 CRASH_REASON = "exit code 1: sqlite3.OperationalError: database is locked"
 UNSUPPORTED_REASON = (
     "mltraq keeps every value in memory until persist(); 10^4 values exceed the cap"
@@ -181,6 +195,9 @@ def cell_fields(
         if read_ms is not None:
             fields[S.READ_IMPORT_NS] = fields[S.IMPORT_NS]
             fields[S.READ_NS] = read_ms * MS
+        fields[S.DURABILITY] = DURABILITY[framework]
+        if framework == "wandb":
+            fields.update({S.FIDELITY: S.WRONG_DATA, S.REASON: WRONG_REASON})
     return fields
 
 
@@ -194,6 +211,8 @@ def _scenarios(sid: str, version: int) -> dict[str, dict[str, list[tuple[dict[st
         for scenario, frameworks in WALL_MS[sid].items()
     }
     if version == 2 and sid == "alpha-2":
+        out["startup"]["sqlite"] = [({}, [(ms, None) for ms in FLOOR_MS])]
+        out["startup"]["wandb"] = [({}, [(ms, None) for ms in WRONG_MS])]
         writes = {fw: configs[0][1] for fw, configs in WALL_MS[sid]["high_frequency"].items()}
         out["readback"] = {
             fw: [({"n_runs": 10}, list(zip(writes[fw], reads, strict=False)))]
@@ -235,6 +254,7 @@ def main(path: Path = HERE / "golden.db", version: int = 1) -> None:
                             S.SUITE_ID: sid,
                             S.FRAMEWORK: framework,
                             S.FRAMEWORK_VERSION: VERSIONS[framework],
+                            **({S.ROLE: ROLES.get(framework, S.TRACKER)} if version == 2 else {}),
                             **config,
                             S.REPETITION: repetition,
                         }
