@@ -133,6 +133,9 @@ def sections(results: Results, suite_ids: list[str] | None = None) -> list[Secti
 MIN_REPETITIONS = 3
 # Only data that came back exact, or with the loss its adapter documents, is ranked.
 RANKED_FIDELITIES = frozenset({S.EXACT, S.LOSSY})
+# A cell was measured under load when other processes took more CPU time than this share of
+# one core for as long as its writer ran.
+LOADED_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class Row:
     role: str = S.TRACKER
     durability: str = ""
     loss: str = ""  # what a lossy framework loses, as its adapter documents it
+    loaded: int = 0  # ok cells measured under load (LOADED_SHARE)
 
     @property
     def unranked(self) -> str:
@@ -223,6 +227,7 @@ def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int =
             reasons = tuple(dict.fromkeys(str(r) for r in mine[S.REASON] if r))
             starts = [v for v in ok[S.SERVICE_START_NS] if not math.isnan(v)]
             lossy = ok[ok[S.FIDELITY] == S.LOSSY]
+            loaded = int((ok[S.OTHER_CPU_NS] > LOADED_SHARE * ok[S.PROCESS_NS]).sum())
             partial.append(
                 Row(
                     scenario=scenario,
@@ -238,6 +243,7 @@ def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int =
                     role=str(mine[S.ROLE].iloc[0]),
                     durability=", ".join(sorted({d for d in mine[S.DURABILITY] if d})),
                     loss=", ".join(dict.fromkeys(str(r) for r in lossy[S.REASON] if r)),
+                    loaded=loaded,
                 )
             )
         ranked = {r.framework: r for r in partial if not r.unranked}

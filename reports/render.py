@@ -49,6 +49,9 @@ HOW_TO_READ = [
     f"exact, or with the loss their adapter documents, and with {analysis.MIN_REPETITIONS} or "
     "more ok repetitions are ranked; floors (raw sqlite3, numpy.save) are the limit, never "
     "the fastest.",
+    "A cell was measured under load when other processes took more than "
+    f"{analysis.LOADED_SHARE:.0%} of a core while its writer ran (`other_cpu_ns`); the "
+    '"other outcomes" column counts them.',
     "Durability is what each completed flush or commit during a run survives, as the "
     "adapter declares it: `power` (fsync reached the disk), `process` (the OS has it: a killed "
     "process loses nothing, a power cut may), `none` (memory only until finish()).",
@@ -163,6 +166,9 @@ def table_cells(row: Row) -> list[str]:
         kind = "95% CI" if s.kind == stats.CI95 else "range"
         numbers = [_s(s.median), _s(s.iqr), f"{_s(s.low)} to {_s(s.high)} ({kind})"]
     status = row.status()
+    other = [] if status == S.OK else [status]
+    if row.loaded:
+        other.append(f"under load {row.loaded}/{row.n_ok}")
     return [
         row.config,
         row.framework if row.role == S.TRACKER else f"{row.framework} ({row.role})",
@@ -174,7 +180,7 @@ def table_cells(row: Row) -> list[str]:
         "-" if math.isnan(row.service_start_ns) else _s(row.service_start_ns),
         row.durability or "-",
         row.fidelity(),
-        "-" if status == S.OK else status,
+        ", ".join(other) or "-",
     ]
 
 

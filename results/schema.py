@@ -104,7 +104,11 @@ CPU_NS = "cpu_ns"
 PEAK_RSS_BYTES = "peak_rss_bytes"
 DISK_BYTES = "disk_bytes"  # what the work directory holds when the writer has exited
 LEFTOVER_PROCESSES = "leftover_processes"
-OUTSIDE_FILES = "outside_files"
+OUTSIDE_FILES = "outside_files"  # left in the cell's private HOME and TMPDIR
+# How busy the machine was with other work while the writer ran: CPU time of every process
+# outside the cell (and the harness's own threads), and the 1-minute load average at its end.
+OTHER_CPU_NS = "other_cpu_ns"
+LOAD_AVERAGE = "load_average"
 
 # Schema 1 only: the worker process from its start to the end of finish() (input generation,
 # version lookup and a local server's start included). Read, never written.
@@ -133,6 +137,8 @@ CELL_FIELDS = (
     DISK_BYTES,
     LEFTOVER_PROCESSES,
     OUTSIDE_FILES,
+    OTHER_CPU_NS,
+    LOAD_AVERAGE,
 )
 # The fields of an older schema that readers still read.
 OLD_FIELDS = (WALL_NS,)

@@ -49,11 +49,6 @@ RESULT_KEYS = (*S.CELL_FIELDS, S.FRAMEWORK_VERSION, S.OUTSIDE_PATHS)
 # Variables passed through from the manager's environment; everything else is dropped.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-# Not watched for files left outside the work directory: git, environments and caches.
-PROJECT_SKIP = frozenset(
-    {".git", ".envs", ".nox", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache",
-     ".pytest_cache", ".hypothesis", ".benchmarks", "results"}
-)  # fmt: skip
 STDERR_TAIL = 1500
 
 
@@ -94,29 +89,6 @@ def disk_bytes(path: Path) -> int:
             if not os.path.islink(os.path.join(dirpath, name)):
                 total += st.st_size
     return total
-
-
-def _snapshot_project() -> set[str]:
-    found: set[str] = set()
-    for dirpath, dirs, files in os.walk(envs.ROOT):
-        dirs[:] = [d for d in dirs if d not in PROJECT_SKIP]
-        found.update(os.path.join(dirpath, f) for f in files)
-    return found
-
-
-def _snapshot_home() -> set[str]:
-    # the real home's usual write targets, one level deep: cheap, catches ~/.x and ~/.cache/x
-    home = Path(os.path.expanduser("~"))
-    found: set[str] = set()
-    for place in (home, home / ".cache", home / ".config", home / ".local" / "share",
-                  home / ".local" / "state", Path(tempfile.gettempdir())):  # fmt: skip
-        with contextlib.suppress(OSError):
-            found.update(
-                os.fspath(place / name)
-                for name in os.listdir(place)
-                if not name.startswith("trackbench-cell-")  # other cells' own folders
-            )
-    return found
 
 
 def _files_under(path: Path) -> list[str]:
@@ -245,6 +217,7 @@ def _writer(
     # the local server counts with the writer (the framework needs it), its keeper does not
     others = (service.proc.pid,) if service else ()
     cpu_before = processes.tree_cpu(others, others) if others else 0
+    busy_before = processes.busy_cpu_ns()
     started = time.perf_counter_ns()
     proc = _spawn(argv, folder, env, folder.stderr)
     watch = processes.Watch(proc.pid, timeout, others)
@@ -257,6 +230,7 @@ def _writer(
         watch.join()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+    busy = processes.busy_cpu_ns() - busy_before
     code = proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
     # the writer's own CPU and its reaped children's, then what still runs in its session
     # (a background writer) and what the local server did meanwhile
@@ -270,6 +244,9 @@ def _writer(
         S.PROCESS_NS: exited - started,
         S.CPU_NS: cpu,
         S.PEAK_RSS_BYTES: max(usage.ru_maxrss * 1024, watch.peak),
+        # the machine's other work meanwhile (other processes, the harness's own threads)
+        S.OTHER_CPU_NS: max(busy - cpu, 0),
+        S.LOAD_AVERAGE: os.getloadavg()[0],
     }
     found, problem = _load(folder.result)
     tail = _tail(folder.stderr)
@@ -370,8 +347,6 @@ def run_cell(
     }
     folder.write_cell(cell)
     marker = uuid.uuid4().hex
-    project_before, home_before = _snapshot_project(), _snapshot_home()
-    home_before.add(os.fspath(folder.root))
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
     result.update({S.FIDELITY: S.NOT_CHECKED, S.REASON: "", S.FRAMEWORK_VERSION: ""})
     service: _Service | None = None
@@ -384,9 +359,7 @@ def run_cell(
                 message = service.ready(cell["service_timeout"] + 5)
                 if message.get(S.OUTCOME):
                     result.update({k: message[k] for k in (S.OUTCOME, S.REASON)})
-                    return _finish(
-                        result, folder, marker, service, project_before, home_before, stderr_copy
-                    )
+                    return _finish(result, folder, marker, service, stderr_copy)
                 if message.get("port"):
                     result[S.SERVICE_START_NS] = message.get("service_start_ns")
                     cell["service_port"] = message["port"]
@@ -402,7 +375,7 @@ def run_cell(
                 else:
                     result[S.FIDELITY] = S.UNVERIFIED
                     result[S.REASON] = f"{framework} declares no reader (read_back)"
-        return _finish(result, folder, marker, service, project_before, home_before, stderr_copy)
+        return _finish(result, folder, marker, service, stderr_copy)
     except BaseException:  # interrupted: nothing the cell started may outlive it
         if service is not None:
             service.stop()
@@ -415,17 +388,19 @@ def run_cell(
 
 def _finish(
     result: dict[str, Any], folder: _Folder, marker: str, service: _Service | None,
-    project_before: set[str], home_before: set[str],
     stderr_copy: str | os.PathLike[str] | None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Stop the server, count and end leftovers, list files written outside: the result."""
+    """Stop the server, count and end leftovers, list files written outside: the result.
+
+    Outside files are those in the cell's private HOME and TMPDIR: what a framework leaves in
+    a user's home and temporary folder. Nothing shared (the real home, /tmp) is diffed, so
+    no other process's files are ever charged to the cell.
+    """
     if service is not None:
         service.stop()
     leftovers = processes.marked_processes(marker)
     processes.kill_all(leftovers)  # left running by the cell: counted, then ended
     outside = _files_under(folder.home) + _files_under(folder.tmp)
-    outside += sorted(_snapshot_project() - project_before)
-    outside += sorted(_snapshot_home() - home_before)
     result[S.LEFTOVER_PROCESSES] = len(leftovers)
     result[S.OUTSIDE_FILES] = len(outside)
     result[S.OUTSIDE_PATHS] = [_display(p, folder.root) for p in outside[:20]]

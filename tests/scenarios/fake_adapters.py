@@ -420,3 +420,20 @@ class FakeFloor(Memory):
     name = "fake-floor"
     role = FLOOR
     durability = PROCESS
+
+
+class ChildHog(Memory):
+    """Holds 200 MB in the writer and 200 MB in a child process at the same time."""
+
+    name = "child-hog"
+    MB = 1_000_000
+
+    def finish(self) -> None:
+        """Allocate, start the child, wait for it."""
+        held = b"x" * (200 * self.MB)  # bytes are written, so the pages are resident
+        subprocess.run(
+            [sys.executable, "-c", f"x = b'x' * {200 * self.MB}; import time; time.sleep(1)"],
+            check=True,
+        )
+        del held
+        super().finish()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,6 +72,30 @@ def test_readback_reads_in_a_new_process() -> None:
     # what only the writer's memory held is lost to every other process
     lost = cell("WriterOnly", workload="readback", params={"n_runs": 3, "n_values": 5})
     assert lost["fidelity"] == "wrong_data" and "3 run(s) missing" in lost["reason"]
+
+
+def test_memory_of_the_whole_process_tree_is_summed() -> None:
+    result = cell("ChildHog", workload="startup")
+    assert result["outcome"] == "ok", result["reason"]
+    # 200 MB in the writer and 200 MB in its child at once: more than either alone
+    assert result[S.PEAK_RSS_BYTES] > 380_000_000
+
+
+def test_the_machine_s_other_work_is_recorded_and_other_files_are_not_charged() -> None:
+    scratch = Path(tempfile.gettempdir()) / f"trackbench-test-{os.getpid()}.bin"
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time() + 3\n"
+                             "while time.time() < t: pass"])  # fmt: skip
+    try:
+        scratch.write_bytes(b"another process's file, written while the cell runs")
+        result = cell("SlowExit", workload="startup")
+    finally:
+        busy.kill()
+        busy.wait()
+        scratch.unlink(missing_ok=True)
+    assert result["outcome"] == "ok", result["reason"]
+    # the busy process burned a core while the writer ran for at least 0.5 s
+    assert result[S.OTHER_CPU_NS] > 0.3e9 and result[S.LOAD_AVERAGE] >= 0
+    assert result[S.OUTSIDE_FILES] == 0
 
 
 def test_timeout_kills_the_whole_group() -> None:
