@@ -57,6 +57,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def headline(session: nox.Session) -> None:
+    """Each framework's tracking_ns beside the same work timed by a plain script."""
+    session.install("-e", ".[all]")
+    session.run("python", "benchmarks/headline_check.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def quick(session: nox.Session) -> None:
     """The main job: build the environments, run the quick suite into results/, report it."""
     session.install("-e", ".[all]")

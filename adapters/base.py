@@ -103,6 +103,9 @@ class Adapter:
     # One of DURABILITIES, with a comment in the subclass saying how it is known.
     durability: ClassVar[str] = ""
     role: ClassVar[str] = TRACKER
+    # What read_back uses when it is not the framework's own reader (this project's parser of
+    # its files, plain SQL on its tables), for the report to say; "" for the framework's own.
+    reader: ClassVar[str] = ""
     # How log_array stores an array, in a few words ("NPY blob in SQLite", "JSON list", ...).
     array_mechanism: ClassVar[str] = ""
     # Known leftovers (processes, files outside the work directory), for the report.

@@ -27,6 +27,10 @@ class CometAdapter(Adapter):
     """comet-ml OfflineExperiment in the work directory; auto-logging and env capture off."""
 
     name = "comet"
+    reader = (
+        "trackbench's parser of the offline archive (experiment.json, messages.json, "
+        "assets): Comet reads archives only by uploading them"
+    )
     # the offline archive that Comet (and the reader) use is written by end(): a run killed
     # before that leaves nothing readable
     durability = NONE

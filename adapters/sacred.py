@@ -42,6 +42,10 @@ class SacredAdapter(Adapter):
     """
 
     name = "sacred"
+    reader = (
+        "trackbench's reader of the FileStorageObserver's JSON files: Sacred has no "
+        "reader of its own"
+    )
     # FileStorageObserver rewrites its JSON files on heartbeats and at the end, never fsynced
     durability = PROCESS
     # sacred 0.8.7 imports pkg_resources, which setuptools dropped in 81.

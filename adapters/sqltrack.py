@@ -34,6 +34,7 @@ class SqltrackAdapter(Adapter):
     """SQLTrack's Experiment/Run API on PostgreSQL (the only database it supports)."""
 
     name = "sqltrack"
+    reader = "plain SQL on SQLTrack's documented tables, SQLTrack's own way to read runs"
     # PostgreSQL at its defaults: each commit is fsynced before it returns
     durability = POWER
     requirements = ("sqltrack==0.1.4",)  # brings psycopg[binary] 3 (libpq in the wheel)

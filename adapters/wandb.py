@@ -82,6 +82,10 @@ class WandbAdapter(Adapter):
     """W&B offline; system stats, metadata, git, code and console capture off."""
 
     name = "wandb"
+    reader = (
+        "trackbench's parser of the .wandb record log (wandb's protobuf messages): the "
+        "SDK reads offline runs only by syncing them to a server"
+    )
     # wandb-core appends records to the .wandb file as they come, never fsynced before it
     # closes it (strace: one fsync, at the end, for 100 or 1000 values)
     durability = PROCESS

@@ -195,6 +195,18 @@ class Row:
         return f"{text}: {self.loss}" if self.loss else text
 
 
+def readers(section: Section) -> dict[str, str]:
+    """Frameworks whose data is read back by something other than their own reader, and
+    what reads it (as their adapters declared when the suite ran)."""
+    present = set(section.frameworks())
+    out: dict[str, str] = {}
+    for run in section.runs:
+        for name, declared in run.declarations().items():
+            if name in present and declared.get("reader"):
+                out.setdefault(name, str(declared["reader"]))
+    return dict(sorted(out.items()))
+
+
 def headlines(section: Section, scenario: str) -> list[str]:
     """The fields a scenario's figures are in this section (one, unless schemas were mixed)."""
     cells = section.cells[section.cells[SCENARIO] == scenario]

@@ -134,10 +134,15 @@ HEADLINE_TEXT = {
 
 
 def headline_text(section: Section, scenario: str) -> str:
-    """What the seconds of a scenario's table are, in one sentence (or one per schema)."""
-    return " ".join(
-        HEADLINE_TEXT.get(h, f"Seconds are {h}.") for h in analysis.headlines(section, scenario)
-    )
+    """What the seconds of a scenario's table are, in one sentence (or one per schema); for
+    a reading scenario, whose data is read by something other than its framework's reader."""
+    heads = analysis.headlines(section, scenario)
+    text = " ".join(HEADLINE_TEXT.get(h, f"Seconds are {h}.") for h in heads)
+    others = analysis.readers(section) if S.READ_NS in heads else {}
+    if others:
+        listed = "; ".join(f"{name}: {reader}" for name, reader in others.items())
+        text += f" Not read by the framework's own reader: {listed}."
+    return text
 
 
 TABLE_HEAD = [

@@ -63,6 +63,7 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "fidelity_note": cls.fidelity_note,
             "durability": cls.durability,
             "role": cls.role,
+            "reader": cls.reader,
             "array_mechanism": cls.array_mechanism,
             "leaves_behind": cls.leaves_behind,
             "broken": cls.broken,

@@ -40,3 +40,19 @@ def test_wrong_data_and_floors_are_never_ranked_fastest(tmp_path: Path) -> None:
     assert analysis.ratio_text(rows[floor], "fastest") == "floor (the limit)"
     assert [r.framework for r in rows.values() if r.is_fastest] == [honest]
     assert rows[floor].durability == "process"
+
+
+def test_a_reader_that_is_not_the_framework_s_own_is_named(tmp_path: Path) -> None:
+    from reports import render
+
+    db = tmp_path / "r.db"
+    options = runner.Options(
+        frameworks=[f"{FAKE}:Memory", f"{FAKE}:ParsedMemory"], scenarios=["readback"],
+        repeat=1, db=f"sqlite:///{db}", python=sys.executable, command="pytest",
+    )  # fmt: skip
+    assert runner.run_suite(options, stream=io.StringIO()).outcomes == {"ok": 2}
+    (section,) = analysis.sections(load(os.fspath(db)))
+    text = render.headline_text(section, "readback")
+    assert text.startswith("Seconds are read_ns")
+    assert text.endswith(f"Not read by the framework's own reader: {FAKE}:ParsedMemory: "
+                         "the test's unpickler.")  # fmt: skip

@@ -437,3 +437,10 @@ class ChildHog(Memory):
         )
         del held
         super().finish()
+
+
+class ParsedMemory(Memory):
+    """Memory whose data is read by this project's own parser, and says so."""
+
+    name = "parsed-memory"
+    reader = "the test's unpickler"
