@@ -467,7 +467,7 @@ def phase_medians(section: Section, scenario: str, config: str, framework: str) 
         for whole, rec in zip(ok[total], ok.to_dict("records"), strict=True)
         if not math.isnan(whole)
     ]
-    if rest:
+    if rest and any(r > 0 for r in rest):  # schema 2's phases are its headline, no rest
         import statistics
 
         out[REST] = max(statistics.median(rest), 0.0)
@@ -510,6 +510,8 @@ def phases(
             left = 0.0
             for i, part in enumerate(parts):
                 share = 100 * part / total
+                if keys[i] not in medians:  # not a phase of this schema's headline
+                    continue
                 ax.barh(
                     y,
                     share,
@@ -547,7 +549,7 @@ def phases(
 
 
 RESOURCES = (
-    (S.PEAK_RSS_BYTES, "peak memory (RSS, worker and children)"),
+    (S.PEAK_RSS_BYTES, "peak memory (summed RSS of the writer's tree and its server)"),
     (S.DISK_BYTES, "bytes left on disk"),
 )
 
