@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     EXACT,
     MANY_RUNS,
     PROCESS,
@@ -37,7 +38,8 @@ class AimAdapter(Adapter):
         # any dependency that honours it, and only as the value "true".
         "DO_NOT_TRACK": "true",
     }
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    # Several processes write into one repository: Aim locks each run, not the repository.
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = EXACT
     fidelity_note = "metrics are float64 in Aim's RocksDB store; arrays are NPY artifact files"
     array_mechanism = "numpy.save to an NPY file, then run.log_artifact (copied to a file:// URI)"
@@ -95,18 +97,23 @@ class AimAdapter(Adapter):
 
     def finish(self) -> None:
         """Reindex the repository with Aim's CLI, so a new process lists the closed runs."""
+        import fcntl
         import subprocess
 
         # Closed runs are not listed until the index is rebuilt (Aim's documented fix:
         # `aim storage reindex`, run as a user would): without it a new process reads
-        # nothing, so it is part of making the data readable, i.e. of tracking.
+        # nothing, so it is part of making the data readable, i.e. of tracking. Two reindexes
+        # of one repository at once fail on RocksDB's lock, so writers take turns.
         aim_cli = Path(sys.executable).parent / "aim"
-        subprocess.run(
-            [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex", "-y"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with open(self._repo_dir / ".reindex.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            subprocess.run(
+                [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex",
+                 "-y"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )  # fmt: skip
         if self._scratch.exists():
             self._scratch.rmdir()
 

@@ -78,6 +78,18 @@ class Service(NamedTuple):
     workdir: Path
 
 
+# Where a cell's processes (the writer, the reader, a scenario's own writer processes) learn
+# the port of the local server the harness keeps for the cell, as a user's program would
+# learn its tracking server from its environment.
+SERVICE_PORT_VAR = "TRACKBENCH_SERVICE_PORT"
+
+
+def service_from_env(workdir: Path) -> Service | None:
+    """The cell's local server, from the environment; None when there is none."""
+    port = os.environ.get(SERVICE_PORT_VAR)
+    return Service(int(port), workdir) if port else None
+
+
 class RunData(NamedTuple):
     """One run as the framework's own reader returns it."""
 
@@ -139,6 +151,10 @@ class Adapter:
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Create or connect to the store inside `workdir` (timed as `init`)."""
+
+    def prepare_experiment(self, experiment: str) -> None:
+        """Create `experiment` where the framework keeps experiments apart from runs, as a
+        launcher does once before its workers start (untimed). Default: nothing to do."""
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """Start one run."""

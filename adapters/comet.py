@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     EXACT,
     MANY_RUNS,
     NONE,
@@ -54,7 +55,8 @@ class CometAdapter(Adapter):
         # Some libraries only honour this value to switch off usage statistics.
         "DO_NOT_TRACK": "true",
     }
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    # Each run writes its own offline archive: writers never share a file.
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = EXACT
     fidelity_note = (
         "metrics are JSON lines in the archive's messages.json (float64 as repr text, NaN and "

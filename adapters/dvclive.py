@@ -6,7 +6,16 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import MANY_RUNS, PROCESS, READ_BACK, STEPS, Adapter, RunData, Unsupported
+from adapters.base import (
+    CONCURRENCY,
+    MANY_RUNS,
+    PROCESS,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Unsupported,
+)
 
 # Each run is laid out as DVCLive lays out a project: RUN/dvc.yaml and RUN/dvclive/.
 LIVE_DIR = "dvclive"
@@ -42,7 +51,8 @@ class DvcliveAdapter(Adapter):
         # DVCLive posts live updates to DVC Studio when a token is configured; never here.
         "DVC_STUDIO_OFFLINE": "true",
     }
-    supports = frozenset({STEPS, MANY_RUNS, READ_BACK})
+    # Each run writes its own directory of files: writers never share one.
+    supports = frozenset({STEPS, MANY_RUNS, CONCURRENCY, READ_BACK})
     array_mechanism = "none here: " + ARRAYS_UNSUPPORTED
     leaves_behind = "nothing found outside the work directory; no processes"
 

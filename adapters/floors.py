@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from adapters.base import FLOOR, LOSSY, PROCESS, Adapter, RunData, Service
+from adapters.base import FLOOR, LOSSY, PROCESS, Adapter, RunData, Service, Unsupported
 
 STORE = "floor.db"  # the sqlite floor's file in the work directory
 FOLDER = "numpy-floor"  # the numpy floor's folder in the work directory
+_ROW_OVERHEAD = 4096  # bytes of an arrays row besides the array's own
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL
@@ -41,8 +42,8 @@ class SqliteFloor(Adapter):
     fidelity = LOSSY
     fidelity_note = "a REAL column stores NaN as NULL and reads -0.0 back as 0.0"
     array_mechanism = "raw bytes as one BLOB, dtype and shape in columns"
-    # one BLOB holds at most 10^9 bytes in SQLite 3.40: no 1 GB arrays
-    supports = Adapter.supports - {"large_arrays"}
+    # every capability; an array over SQLite's BLOB limit (10^9 bytes by default) is refused
+    # by size at log_array
 
     def load(self) -> None:
         """Import sqlite3."""
@@ -80,6 +81,13 @@ class SqliteFloor(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Insert the array's bytes as one BLOB (committed with the run)."""
+        # SQLite refuses a row over its length limit at the insert: say why, by size (the
+        # row's other columns and its header take a little of the limit)
+        limit = self.db.getlimit(self.sqlite3.SQLITE_LIMIT_LENGTH)
+        if array.nbytes + _ROW_OVERHEAD > limit:
+            raise Unsupported(
+                f"one SQLite row holds at most {limit} bytes here; the array has {array.nbytes}"
+            )
         self.db.execute(
             "INSERT INTO arrays VALUES (?, ?, ?, ?, ?)",
             (self.run_id, name, array.dtype.str, json.dumps(array.shape), array.tobytes()),

@@ -121,6 +121,10 @@ class MlflowAdapter(Adapter):
             self.experiment_ids[name] = exp_id
         return exp_id
 
+    def prepare_experiment(self, experiment: str) -> None:
+        """Create the experiment (MLflow's experiments exist apart from their runs)."""
+        self._experiment_id(experiment)
+
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """Create the run (no source/git tags: the client adds none) and log its params."""
         run = self.client.create_run(self._experiment_id(experiment), run_name=run_name)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     DROPPED,
     LOSSY,
     MANY_RUNS,
@@ -45,7 +46,8 @@ class NeptuneAdapter(Adapter):
         # Some libraries only honour this value to switch off usage statistics.
         "DO_NOT_TRACK": "true",
     }
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    # Each offline run has its own operation log under .neptune/offline.
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = LOSSY
     fidelity_note = (
         "NaN and +-inf are not stored (the client skips them with a NeptuneUnsupportedValue "

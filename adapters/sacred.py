@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -53,9 +54,9 @@ class SacredAdapter(Adapter):
     # No variables: Sacred has no telemetry and no network code on the file observer path,
     # and GitPython is only imported when git capture is on (it is off below).
     env: ClassVar[dict[str, str]] = {}
-    # No concurrency: FileStorageObserver picks the next run id by listing the directory,
-    # so several processes writing into one directory race for the same id.
-    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
+    # Several processes share one observer directory: FileStorageObserver._make_run_dir
+    # retries when another process took the next run id.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     array_mechanism = "artifact: numpy.save to a file, then _run.add_artifact copies it in"
     leaves_behind = "nothing found outside the work directory; no processes"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import (
+    CONCURRENCY,
     EXACT,
     MANY_RUNS,
     POWER,
@@ -45,7 +46,8 @@ class SqltrackAdapter(Adapter):
         # Some libraries only honour this value to switch off usage statistics.
         "DO_NOT_TRACK": "true",
     }
-    supports = frozenset({STEPS, MANY_RUNS, READ_BACK})
+    # One PostgreSQL server for every writer, as a team shares it.
+    supports = frozenset({STEPS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = EXACT
     fidelity_note = (
         "metrics are DOUBLE PRECISION columns (NaN, +-inf and -0.0 included); params are the "
@@ -120,6 +122,12 @@ class SqltrackAdapter(Adapter):
         with contextlib.redirect_stdout(io.StringIO()):
             self._setup(self._client, [(f"trackbench_{'_'.join(names)}.sql", script)])
         self._columns.update(names)
+
+    def prepare_experiment(self, experiment: str) -> None:
+        """Create the experiment row (its name is unique: writers creating it at once race)."""
+        with self._client.connect():
+            self._sqltrack.Experiment(self._client, name=experiment)
+            self._client.commit()
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """A new run (name in its comment: sqltrack runs have none) with params as its args."""

@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import ARRAYS, LOSSY, MANY_RUNS, POWER, READ_BACK, STEPS, Adapter, RunData
+from adapters.base import (
+    ARRAYS,
+    CONCURRENCY,
+    LOSSY,
+    MANY_RUNS,
+    POWER,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+)
 
 # The sub-directory add_hparams writes into (its `name`), with an event file of its own.
 HPARAMS_DIR = "hparams"
@@ -47,10 +57,10 @@ class TensorboardAdapter(Adapter):
     # No variables needed: tensorboardX has no telemetry or network code; its Comet
     # integration is off unless a comet_config enables it (the default disables it).
     env: ClassVar[dict[str, str]] = {}
-    # No concurrency: each process would write its own event file, fine, but not verified.
+    # Each run has its own log directory and event file: writers never share a file.
     # No large arrays: add_histogram converts the values to float64 first (8 GB for 10^9
     # int8 elements) before binning them.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = LOSSY
     fidelity_note = (
         "scalars are stored as float32 (simple_value); int params come back as float64 "

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -47,9 +48,8 @@ class TrackioAdapter(Adapter):
         # in local mode, off in case a code path creates one.
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    # No concurrency claim: several processes share one SQLite file per project, which
-    # trackio supports, but it is not verified here.
-    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
+    # Several processes share one SQLite file per project (WAL), as trackio allows.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     array_mechanism = "artifact: numpy.save to a file, log_artifact copies it into its blob store"
     leaves_behind = "nothing found outside the work directory; no processes"
 

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.base import READ_BACK
+from adapters.base import READ_BACK, SERVICE_PORT_VAR
 from results import schema as S
 from scenarios import envs, processes
 from scenarios.processes import MARKER_VAR
@@ -362,8 +362,7 @@ def run_cell(
                     return _finish(result, folder, marker, service, stderr_copy)
                 if message.get("port"):
                     result[S.SERVICE_START_NS] = message.get("service_start_ns")
-                    cell["service_port"] = message["port"]
-                    folder.write_cell(cell)
+                    env = {**env, SERVICE_PORT_VAR: str(message["port"])}
             cell_arg = os.fspath(folder.cell_json)
             argv = [*worker, *python_args, os.fspath(envs.WORKER), cell_arg]
             result.update(_writer(argv, folder, env, timeout, service))

@@ -8,8 +8,8 @@ Started by the manager (scenarios/cell.py), in this order, as
     python -I scenarios/worker.py --describe [NAMES]           adapters' declarations as JSON
 
 CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
-result and read_result (where to write the writer's and the reader's JSON), service_log,
-service_timeout (seconds) and service_port (the kept server's, once it answers).
+result and read_result (where to write the writer's and the reader's JSON), service_log and
+service_timeout (seconds). The kept server's port is in the environment (SERVICE_PORT_VAR).
 
 The writer (DESIGN.md): load -> import_ns; the version lookup, untimed; prepare ->
 prepare_ns; open -> init_ns; the workload -> start_run_ns and end_run_ns (summed) and log_ns
@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.append(ROOT)
 
-from adapters.base import Adapter, Service, Unsupported, expand_env  # noqa: E402
+from adapters.base import Adapter, Unsupported, expand_env, service_from_env  # noqa: E402
 from adapters.registry import ADAPTERS, resolve  # noqa: E402
 from results import schema as S  # noqa: E402  (names only, stdlib)
 from scenarios import fidelity, workloads  # noqa: E402
@@ -92,13 +92,6 @@ def _setup(cell: dict[str, Any]) -> tuple[Adapter, workloads.Workload, dict[str,
     return cls(), workload, params
 
 
-def _service(cell: dict[str, Any]) -> Service | None:
-    from pathlib import Path
-
-    port = cell.get("service_port")
-    return Service(int(port), Path(cell["workdir"])) if port else None
-
-
 def _failed(result: dict[str, Any], phase: str, exc: BaseException) -> None:
     import traceback  # only on failure: it costs ~4 ms of every cell's start-up
 
@@ -138,8 +131,11 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
 
         phase = "open"
         started = now()
-        adapter.open(Path(cell["workdir"]), _service(cell))
+        adapter.open(Path(cell["workdir"]), service_from_env(Path(cell["workdir"])))
         result[S.INIT_NS] = now() - started
+        if workload.setup is not None:
+            phase = "setup"
+            workload.setup(adapter, inputs)
 
         phase = "workload"
         spent = {"start_run": 0, "end_run": 0}
@@ -208,7 +204,7 @@ def read(cell: dict[str, Any]) -> dict[str, Any]:
 
             from scenarios.workloads.readback import long_table
         started = now()
-        got = adapter.read_back(Path(cell["workdir"]), _service(cell))
+        got = adapter.read_back(Path(cell["workdir"]), service_from_env(Path(cell["workdir"])))
         if timed:
             long_table(got)
             result[S.READ_NS] = now() - started

@@ -31,6 +31,8 @@ class Workload(NamedTuple):
     needs: frozenset[str] = frozenset()
     # the calls that log what `run` stores, when `run` does more than log (None: `run`)
     expected: Callable[[Adapter, Any], None] | None = None
+    # untimed, after open(): what a user's launcher does before the timed work starts
+    setup: Callable[[Adapter, Any], None] | None = None
 
     def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with `given`; unknown names are an error."""

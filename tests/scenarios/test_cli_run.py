@@ -101,8 +101,7 @@ def test_real_tiny_suite_over_the_tracker_and_two_peers(
     finally:
         conn.close()
     assert len(outcomes) == 24
-    unsupported = {("tensorboard", "large_array"), ("sacred", "concurrency"),
-                   ("tensorboard", "concurrency")}  # fmt: skip
+    unsupported = {("tensorboard", "large_array")}
     for (framework, scenario), (outcome, reason) in outcomes.items():
         if (framework, scenario) in unsupported:
             assert outcome == "unsupported" and "does not declare" in reason
