@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +13,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
     READ_BACK,
@@ -39,7 +42,8 @@ class AimAdapter(Adapter):
         "DO_NOT_TRACK": "true",
     }
     # Several processes write into one repository: Aim locks each run, not the repository.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    # Artifacts are files copied as they are (shutil.copy, no size limit in Aim's file:// store).
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = EXACT
     fidelity_note = "metrics are float64 in Aim's RocksDB store; arrays are NPY artifact files"
     array_mechanism = "numpy.save to an NPY file, then run.log_artifact (copied to a file:// URI)"
@@ -66,13 +70,14 @@ class AimAdapter(Adapter):
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """A run with system tracking, system params and terminal log capture off."""
-        self._run = run = self._aim.Run(
-            repo=str(self._repo_dir),
-            experiment=experiment,
-            system_tracking_interval=None,
-            log_system_params=False,
-            capture_terminal_logs=False,
-        )
+        with self._index_lock():
+            self._run = run = self._aim.Run(
+                repo=str(self._repo_dir),
+                experiment=experiment,
+                system_tracking_interval=None,
+                log_system_params=False,
+                capture_terminal_logs=False,
+            )
         run.name = run_name
         run.set_artifacts_uri(self._artifacts)
         if params:
@@ -92,12 +97,22 @@ class AimAdapter(Adapter):
 
     def end_run(self) -> None:
         """Close the run: finalizes it and releases its RocksDB handles."""
-        self._run.close()
+        with self._index_lock():
+            self._run.close()
         self._run = None
+
+    @contextlib.contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        """Hold the repository's index alone: a run opening or closing it while another
+        writer's `aim storage reindex` holds it fails on RocksDB's LOCK (seen at load 2)."""
+        import fcntl
+
+        with open(self._repo_dir / ".reindex.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def finish(self) -> None:
         """Reindex the repository with Aim's CLI, so a new process lists the closed runs."""
-        import fcntl
         import subprocess
 
         # Closed runs are not listed until the index is rebuilt (Aim's documented fix:
@@ -105,8 +120,7 @@ class AimAdapter(Adapter):
         # nothing, so it is part of making the data readable, i.e. of tracking. Two reindexes
         # of one repository at once fail on RocksDB's lock, so writers take turns.
         aim_cli = Path(sys.executable).parent / "aim"
-        with open(self._repo_dir / ".reindex.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._index_lock():
             subprocess.run(
                 [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex",
                  "-y"],

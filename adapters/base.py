@@ -110,6 +110,9 @@ class Adapter:
     # each in the subclass says why. "{workdir}" is replaced by the cell's work directory.
     env: ClassVar[dict[str, str]] = {}
     supports: ClassVar[frozenset[str]] = CAPABILITIES
+    # Each capability of CAPABILITIES not in `supports`: why the framework has no mechanism
+    # for it, as its documentation says (the report shows it beside the unsupported cells).
+    lacks: ClassVar[dict[str, str]] = {}
     fidelity: ClassVar[str] = EXACT
     fidelity_note: ClassVar[str] = ""
     # One of DURABILITIES, with a comment in the subclass saying how it is known.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    LARGE_ARRAYS,
     MANY_RUNS,
     NONE,
     READ_BACK,
@@ -19,9 +19,11 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
+    save_npy,
 )
 
 STORE = "comet"  # the archives' folder in the work directory (COMET_OFFLINE_DIRECTORY)
+SCRATCH = "comet-scratch"  # where log_array saves the NPY file it hands to log_asset
 
 
 class CometAdapter(Adapter):
@@ -55,14 +57,21 @@ class CometAdapter(Adapter):
         # Some libraries only honour this value to switch off usage statistics.
         "DO_NOT_TRACK": "true",
     }
-    # Each run writes its own offline archive: writers never share a file.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    # Each run writes its own offline archive: writers never share a file. Large arrays: an
+    # OfflineExperiment never asks a server for its upload limits, so the SDK's own default
+    # applies, 100 GiB per asset (DEFAULT_ASSET_UPLOAD_SIZE_LIMIT, comet_ml/config/
+    # config_constants.py; Comet's "Rate limits and performance" page lists no size limit for
+    # offline experiments), and the archive is written with ZIP64 allowed and no compression.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = EXACT
     fidelity_note = (
         "metrics are JSON lines in the archive's messages.json (float64 as repr text, NaN and "
         "Infinity as JSON extensions); arrays are NPY asset files in the archive"
     )
-    array_mechanism = "NPY bytes as an asset (log_asset_data), stored as a file in the archive"
+    array_mechanism = (
+        "numpy.save to an NPY file, then log_asset(path) (Comet copies it into its staging "
+        "directory; end() stores it uncompressed in the archive)"
+    )
     leaves_behind = "nothing outside the work directory; no processes after end()"
 
     def load(self) -> None:
@@ -77,9 +86,14 @@ class CometAdapter(Adapter):
         self._experiment: Any = None
 
     def open(self, workdir: Path, service: Service | None) -> None:
-        """Nothing to start: each run writes its own archive."""
+        """The offline directory; nothing to start: each run writes its own archive."""
         self._workdir = Path(workdir)
         self._dir = self._workdir / STORE
+        self._scratch = self._workdir / SCRATCH
+        # OfflineExperiment creates the directory if os.path.exists() says it is missing, and
+        # fails on EEXIST when another writer made it in between (InvalidOfflineDirectory):
+        # several writers sharing one offline directory need it to exist first.
+        self._dir.mkdir(mode=0o700, exist_ok=True)
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """An OfflineExperiment with code, git, environment and output capture all off."""
@@ -111,17 +125,24 @@ class CometAdapter(Adapter):
         self._experiment.log_metrics(values, step=step)
 
     def log_array(self, name: str, array: Any) -> None:
-        """The array as NPY bytes in an asset: comet has no array type of its own."""
-        import numpy as np
-
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        self._experiment.log_asset_data(buffer.getvalue(), name=f"{name}.npy")
+        """Save as NPY and log the file as an asset: Comet has no array type of its own."""
+        path = save_npy(self._scratch, name, array)
+        try:
+            # log_asset copies the file into the experiment's staging directory before it
+            # returns (copy_to_tmp, whose opt-out is deprecated), so the file can go at once.
+            self._experiment.log_asset(os.fspath(path))
+        finally:
+            path.unlink()
 
     def end_run(self) -> None:
         """End the experiment: waits for its message writer and writes `<key>.zip`."""
         self._experiment.end()
         self._experiment = None
+
+    def finish(self) -> None:
+        """Remove the emptied scratch folder: the archives hold everything."""
+        if self._scratch.exists():
+            self._scratch.rmdir()
 
     def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Parse each archive: experiment.json, messages.json and the uploaded asset files."""
@@ -159,8 +180,9 @@ def read_archive(path: Path) -> RunData:
                 elif kind == "file_upload":
                     name = payload["additional_params"].get("fileName") or ""
                     if name.endswith(".npy"):
-                        data = archive.read(payload["file_path"])  # the asset's bytes
-                        arrays[name[: -len(".npy")]] = np.load(io.BytesIO(data), allow_pickle=False)
+                        # streamed from the (stored, uncompressed) member: one copy in memory
+                        with archive.open(payload["file_path"]) as asset:
+                            arrays[name[: -len(".npy")]] = np.load(asset, allow_pickle=False)
     for points in metrics.values():
         points.sort(key=lambda point: point[0])  # stable: equal steps keep their order
     return RunData(meta.get("project_name") or "", run_name, params, metrics, arrays)

@@ -1,45 +1,48 @@
-"""DVCLive: plain files (TSV per metric, params.yaml) in the work directory; no DVC repo."""
+"""DVCLive: TSV per metric and params.yaml per run, arrays as NPY artifacts in a DVC repo."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import (
+    ARRAYS,
     CONCURRENCY,
+    LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
     READ_BACK,
     STEPS,
     Adapter,
     RunData,
-    Unsupported,
+    save_npy,
 )
 
 # Each run is laid out as DVCLive lays out a project: RUN/dvc.yaml and RUN/dvclive/.
 LIVE_DIR = "dvclive"
-ARRAYS_UNSUPPORTED = (
-    "DVCLive stores files only through DVC (log_artifact runs `dvc add`); outside a DVC "
-    "repository, as here, log_artifact skips the file with a warning, and its other "
-    "loggers (plots, images) are not arrays"
-)
-
-
 STORE = "dvclive"  # the runs' folder in the work directory
 
 
 class DvcliveAdapter(Adapter):
     """DVCLive `Live` per run: `log_metric` for each value, then `next_step()`.
 
-    Each run gets its own `Live(dir=...)` directory, as DVCLive keeps one run per directory
-    (a new `Live` on the same directory deletes what an earlier one wrote). Metric
-    histories are TSV files written with the csv module, so floats are their shortest
-    repr and come back exact; NaN and infinities are logged as the strings "nan"/"inf".
+    The work directory is a DVC project made by `dvc init --no-scm` (DVC's Python API, in
+    open()), as a user's project would already be: `Live.log_artifact` stores files only
+    inside a DVC repository (outside one it skips them with a warning). An array is saved
+    as NPY in the run's `dvclive/artifacts/` and logged with `log_artifact(path)`, whose
+    default `cache=True` runs `dvc add`: DVC copies the file into its cache
+    (`.dvc/cache/files/md5/..`; this ext4 has no reflinks) and writes `NAME.npy.dvc` beside
+    it. Each run gets its own `Live(dir=...)` directory, as DVCLive keeps one run per
+    directory (a new `Live` on the same directory deletes what an earlier one wrote).
+    Metric histories are TSV files written with the csv module, so floats are their
+    shortest repr and come back exact; NaN and infinities are logged as "nan"/"inf".
     """
 
     name = "dvclive"
-    # DVCLive appends each step to its TSV files and rewrites its YAML, never fsynced
+    # DVCLive appends each step to its TSV files and rewrites its YAML, never fsynced; DVC
+    # copies an artifact into its cache unsynced too (dvc, dvc-data, dvc-objects never fsync)
     durability = PROCESS
     requirements = ("dvclive==3.49.1",)
     env: ClassVar[dict[str, str]] = {
@@ -50,10 +53,24 @@ class DvcliveAdapter(Adapter):
         "DO_NOT_TRACK": "true",
         # DVCLive posts live updates to DVC Studio when a token is configured; never here.
         "DVC_STUDIO_OFFLINE": "true",
+        # DVC keeps each repository's state (file hashes, links) in a site cache, by default
+        # /var/tmp/dvc shared by every user of the machine: keep it in the work directory.
+        "DVC_SITE_CACHE_DIR": "{workdir}/dvc-site-cache",
+        # DVC reads a global (~/.config/dvc) and a system (/etc/xdg/dvc) config on every
+        # repository it opens; a machine's cache.dir or cache.type there would move the cache
+        # out of the work directory or change how it links files. No config lives here.
+        "DVC_GLOBAL_CONFIG_DIR": "{workdir}/dvc-config",
+        "DVC_SYSTEM_CONFIG_DIR": "{workdir}/dvc-config",
     }
-    # Each run writes its own directory of files: writers never share one.
-    supports = frozenset({STEPS, MANY_RUNS, CONCURRENCY, READ_BACK})
-    array_mechanism = "none here: " + ARRAYS_UNSUPPORTED
+    # Each run writes its own directory of files: writers never share one, and a `Live`
+    # takes no DVC lock. Only `dvc add` (log_array) takes the repository's lock, and gives up
+    # after 3 s: of 3 processes adding 300 MB arrays at once, 2 lost theirs (DVCLive only
+    # warns; read_back then raises OutputNotFoundError). No concurrent scenario logs arrays.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    array_mechanism = (
+        "numpy.save into the run's dvclive/artifacts, then Live.log_artifact (dvc add: a copy "
+        "in the DVC cache and a .dvc file)"
+    )
     leaves_behind = "nothing found outside the work directory; no processes"
 
     def load(self) -> None:
@@ -63,12 +80,21 @@ class DvcliveAdapter(Adapter):
         self._dvclive = dvclive
 
     def open(self, workdir: Path, service: Any = None) -> None:
-        """Work from the work directory; runs get directories under WORKDIR/dvclive."""
+        """Make the work directory a DVC project (`dvc init --no-scm`) unless it is one;
+        runs get directories under WORKDIR/dvclive."""
         self._root = Path(workdir) / STORE
         # DVCLive looks for a DVC repository from the current directory, and inside a Git
         # work tree with none it runs `dvc init` at the Git root: work from the work
         # directory so nothing is created outside it.
         os.chdir(workdir)
+        # dvclive routes DVC's INFO messages to stdout ("Initialized DVC repository."); a
+        # `Live` quietens them the same way when it is made.
+        logging.getLogger("dvc").setLevel(logging.WARNING)
+        # The cell's worker opens before its concurrent writers start, so they find it made.
+        if not (Path(workdir) / ".dvc").is_dir():
+            from dvc.repo import Repo
+
+            Repo.init(os.fspath(workdir), no_scm=True).close()
         self._live: Any = None
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
@@ -96,8 +122,14 @@ class DvcliveAdapter(Adapter):
         live.next_step()
 
     def log_array(self, name: str, array: Any) -> None:
-        """Not possible here: see ARRAYS_UNSUPPORTED."""
-        raise Unsupported(ARRAYS_UNSUPPORTED)
+        """numpy.save into the Live's artifacts folder, then `log_artifact` (`dvc add`).
+
+        The file is written where `log_artifact(copy=True)` would have copied it, so DVC
+        tracks it in place. DVCLive only warns when `dvc add` fails; read_back then finds
+        the file untracked and says so.
+        """
+        path = save_npy(Path(self._live.artifacts_dir), name, array)
+        self._live.log_artifact(os.fspath(path))
 
     def end_run(self) -> None:
         """`Live.end()`: writes the summary, dvc.yaml and marks the run done."""
@@ -105,10 +137,11 @@ class DvcliveAdapter(Adapter):
         self._live = None
 
     def finish(self) -> None:
-        """Nothing left: DVCLive writes its files synchronously."""
+        """Nothing left: DVCLive and DVC write their files synchronously."""
 
     def read_back(self, workdir: Path, service: Any) -> list[RunData]:
-        """Read each run's TSV histories and params.yaml with DVCLive's own parsers."""
+        """Read each run's TSV histories and params.yaml with DVCLive's own parsers, and each
+        artifact from the DVC cache object `dvc.api.get_url` names for it."""
         from dvclive.serialize import load_yaml
         from dvclive.utils import parse_tsv
 
@@ -135,7 +168,22 @@ class DvcliveAdapter(Adapter):
                         run_name=run_dir.name,
                         params=params,
                         metrics=metrics,
-                        arrays={},
+                        arrays=read_artifacts(workdir, live_dir / "artifacts"),
                     )
                 )
         return runs
+
+
+def read_artifacts(workdir: Path, folder: Path) -> dict[str, Any]:
+    """Each NPY file in `folder`, loaded from where DVC keeps it: `dvc.api.get_url` gives
+    the cache object of a tracked file and raises OutputNotFoundError for an untracked one."""
+    if not folder.is_dir():
+        return {}
+    import dvc.api
+    import numpy as np
+
+    arrays = {}
+    for path in sorted(folder.glob("*.npy")):
+        url = dvc.api.get_url(path.relative_to(workdir).as_posix(), repo=os.fspath(workdir))
+        arrays[path.stem] = np.load(url, allow_pickle=False)
+    return arrays

@@ -10,6 +10,7 @@ from typing import ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
     PROCESS,
@@ -48,8 +49,11 @@ class FasttrackmlAdapter(OverHttp):
         "MLFLOW_LOGGING_LEVEL": "WARNING",
     }
     # Declared here rather than inherited: what `fml` does is measured for `fml` itself.
-    # Several clients of one server is the deployment it is built for.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    # Several clients of one server is the deployment it is built for. Large arrays: `fml`
+    # only records each run's artifact URI under the file:// root; the MLflow client copies
+    # the file there itself (LocalArtifactRepository) and reads it from there, so no request
+    # to the server carries the bytes and no server limit applies.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = LOSSY
     fidelity_note = (
         "params are strings (MLflow's API); metrics: +/-inf is stored as +/-max float64 and "

@@ -1,4 +1,5 @@
-"""MLtraq: runs held in memory and written to a SQLite file by `Experiment.persist()`."""
+"""MLtraq: runs held in memory and written by `Experiment.persist()` to a SQLite file (large
+arrays to its DataStore folder)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     ARRAYS,
+    CONCURRENCY,
     EXACT,
     LARGE_ARRAYS,
     MANY_RUNS,
@@ -17,19 +19,27 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
-    Unsupported,
 )
 
 # Fields every run carries besides its metric series and arrays.
 PARAMS_FIELD = "params"
 RUN_NAME_FIELD = "run_name"
-# Bytes a serialized array field adds to the array's own (NPY header, DataPak framing), with
-# room to spare.
-BLOB_OVERHEAD = 64 * 1024
+# Arrays larger than this go to MLtraq's DataStore (files outside the database) rather than a
+# BLOB: the reference tracker's threshold for moving values into files.
+DATASTORE_BYTES = 16 * 1024 * 1024
+# The key of the array inside its field's DataStore (a dict whose values are stored apart).
+DATASTORE_KEY = "array"
 
 
 class MltraqAdapter(Adapter):
-    """MLtraq on an embedded SQLite file; series as list fields, arrays as native fields."""
+    """MLtraq on an embedded SQLite file; series as list fields, arrays as native fields.
+
+    An array over DATASTORE_BYTES is a field holding a `DataStore`, which MLtraq's docs
+    recommend "to store large objects to limit the size of the database": at persist() its
+    values are serialized (DataPak: NPY bytes in a safe pickle) into a file of its own under
+    the `datastore.url` folder (WORKDIR/mltraq.datastore/EXPERIMENT_ID/), and the field keeps
+    the file's URL; loading the experiment loads the value back from that file.
+    """
 
     name = "mltraq"
     # every value stays in memory until persist() in finish() (then SQLite's default,
@@ -37,18 +47,29 @@ class MltraqAdapter(Adapter):
     durability = NONE
     requirements: ClassVar[tuple[str, ...]] = ("mltraq==0.1.165",)
     # None needed: MLtraq has no telemetry, no background threads unless asked (sysmon and
-    # datastream are off by default), and writes only to the database URL it is given (its
-    # DataStore and ArchiveStore folders, ./mltraq.datastore, are used only when asked for).
+    # datastream are off by default), and writes only to the database URL it is given and to
+    # the DataStore folder set in open() (its ArchiveStore is used only when asked for).
     env: ClassVar[dict[str, str]] = {}
-    # No concurrency: runs live in the writer's memory and persist() replaces the whole
-    # experiment table, so two processes cannot add runs to one experiment.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        CONCURRENCY: "runs live in the writer's memory until Experiment.persist(), which "
+        "writes the whole experiment (its row and its own table): a second process persisting "
+        'the same experiment fails (if_exists="fail", the default) or deletes what the '
+        'first stored ("replace"), so two processes cannot add runs to one experiment. '
+        "MLtraq's parallel runs (Experiment.execute) return to the driver process, which "
+        "persists them; its data stream only updates Sequence fields of runs already "
+        "persisted, over datagrams it may lose",
+    }
     fidelity = EXACT
     fidelity_note = (
-        "series are pickled Python lists of (step, float) pairs, arrays are NPY bytes in a BLOB"
+        "series are pickled Python lists of (step, float) pairs, arrays are NPY bytes in a BLOB "
+        "(over 16 MiB, in a DataStore file)"
     )
-    array_mechanism = "native run field (np.ndarray), DataPak-serialized NPY bytes in a SQLite BLOB"
-    leaves_behind = "nothing: one SQLite file in the work directory, no process"
+    array_mechanism = (
+        "native run field (np.ndarray), DataPak-serialized NPY bytes in a SQLite BLOB; over "
+        "16 MiB, a DataStore field: the same bytes in a file of MLtraq's data store folder"
+    )
+    leaves_behind = "nothing: a SQLite file and a DataStore folder in the work directory"
 
     def load(self) -> None:
         """Import MLtraq (pandas and SQLAlchemy come with it)."""
@@ -58,16 +79,8 @@ class MltraqAdapter(Adapter):
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Open a session on `workdir/mltraq.db` (empty tables; runs reach it at persist())."""
-        import sqlite3
-        from contextlib import closing
-
-        # A progress bar on stderr while persisting is console output, not tracking work.
-        self.lib.options().set("tqdm.disable", True)
-        self.url = store_url(workdir)
-        # SQLITE_LIMIT_LENGTH: the largest BLOB this build of SQLite stores (10^9 by default).
-        with closing(sqlite3.connect(":memory:")) as probe:
-            self.max_blob = probe.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
-        self.session = self.lib.create_session(self.url)
+        set_options(self.lib, workdir)
+        self.session = self.lib.create_session(store_url(workdir))
         self.experiments: dict[str, Any] = {}
         self._run_ctx: AbstractContextManager[Any] | None = None
 
@@ -94,17 +107,15 @@ class MltraqAdapter(Adapter):
             lst.append((step, value))
 
     def log_array(self, name: str, array: Any) -> None:
-        """Store the array as a run field; MLtraq serializes ndarrays natively (NPY)."""
+        """Store the array as a run field; MLtraq serializes ndarrays natively (NPY), in the
+        database or, over DATASTORE_BYTES, in a DataStore file."""
         if name in self.run.fields:
             raise ValueError(f"array name {name!r} clashes with a run field")
-        if array.nbytes + BLOB_OVERHEAD > self.max_blob:
-            # The whole field becomes one BLOB at persist(): refused there by SQLite, after
-            # the run, so say so here.
-            raise Unsupported(
-                f"MLtraq stores an array as one BLOB; this SQLite takes at most "
-                f"{self.max_blob} bytes, the array has {array.nbytes}"
-            )
-        self.run.fields[name] = array
+        if array.nbytes > DATASTORE_BYTES:
+            # One BLOB holds at most 10^9 bytes in SQLite; the DataStore has no limit.
+            self.run.fields[name] = self.lib.DataStore({DATASTORE_KEY: array})
+        else:
+            self.run.fields[name] = array
 
     def end_run(self) -> None:
         """Close the run context: the run joins its experiment (still in memory)."""
@@ -113,16 +124,18 @@ class MltraqAdapter(Adapter):
         self._run_ctx = None
 
     def finish(self) -> None:
-        """Persist every experiment: the only moment MLtraq writes to the database."""
+        """Persist every experiment: the only moment MLtraq writes to the database (and its
+        DataStore files)."""
         for exp in self.experiments.values():
             exp.persist(if_exists="replace")
         self.session.db.engine.dispose()
 
     def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
-        """Load each persisted experiment with MLtraq's own loader."""
+        """Load each persisted experiment with MLtraq's own loader (which loads DataStore
+        fields from their files)."""
         import numpy as np
 
-        self.lib.options().set("tqdm.disable", True)
+        set_options(self.lib, workdir)
         session = self.lib.create_session(store_url(workdir))
         out = []
         for exp_name in session.ls()["name"]:
@@ -136,12 +149,24 @@ class MltraqAdapter(Adapter):
                 for key, value in fields.items():
                     if isinstance(value, np.ndarray):
                         arrays[key] = value
+                    elif isinstance(value, self.lib.DataStore):
+                        arrays[key] = value[DATASTORE_KEY]
                     elif isinstance(value, list):
                         points = [(int(s), float(v)) for s, v in value]
                         metrics[key] = sorted(points, key=lambda point: point[0])
                 out.append(RunData(str(exp_name), run_name, params, metrics, arrays))
         session.db.engine.dispose()
         return out
+
+
+def set_options(lib: Any, workdir: Path) -> None:
+    """MLtraq's options for this cell: no progress bar, the DataStore in the work directory."""
+    # A progress bar on stderr while persisting is console output, not tracking work.
+    lib.options().set("tqdm.disable", True)
+    # The default, file:///mltraq.datastore, is relative to the current directory; MLtraq's
+    # docs set an absolute folder as f"file:///{dirname}". Stored fields keep URLs relative
+    # to it, so the reader sets the same folder.
+    lib.options().set("datastore.url", f"file:///{workdir / 'mltraq.datastore'}")
 
 
 def store_url(workdir: Path) -> str:

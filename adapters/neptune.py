@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     DROPPED,
+    LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
     PROCESS,
@@ -19,6 +21,7 @@ from adapters.base import (
     Adapter,
     RunData,
     Service,
+    save_npy,
 )
 
 # Where each kind of value goes inside a run, so names of different kinds never collide.
@@ -26,6 +29,7 @@ _METRICS = "metrics"
 _PARAMS = "parameters"
 _ARRAYS = "arrays"
 _EXPERIMENT = "experiment"
+FILES = "neptune-files"  # the NPY files log_array saves and uploads, in the work directory
 
 
 class NeptuneAdapter(Adapter):
@@ -46,15 +50,19 @@ class NeptuneAdapter(Adapter):
         # Some libraries only honour this value to switch off usage statistics.
         "DO_NOT_TRACK": "true",
     }
-    # Each offline run has its own operation log under .neptune/offline.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    # Each offline run has its own operation log under .neptune/offline. A file uploaded from
+    # a path is not copied offline (its path is queued), so a 1 GB array costs one NPY file.
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
     fidelity = LOSSY
     fidelity_note = (
         "NaN and +-inf are not stored (the client skips them with a NeptuneUnsupportedValue "
         "warning); every other float64 is exact (JSON numbers in the offline operation log), "
         "as are params and NPY arrays"
     )
-    array_mechanism = "NPY bytes uploaded as a File (File.from_content, extension npy)"
+    array_mechanism = (
+        "numpy.save to an NPY file in the work directory, then run[...].upload(path): the "
+        "offline log records the file's path, `neptune sync` would read it from there"
+    )
     leaves_behind = "nothing found outside the work directory; no processes"
 
     def expect_scalar(self, value: float) -> Any:
@@ -66,19 +74,17 @@ class NeptuneAdapter(Adapter):
         import logging
 
         import neptune
-        from neptune.types import File
 
         # Its info lines ("Neptune initialized", "Shutting down background jobs") go to stdout
         # through its own non-propagating logger; warnings and errors still show.
         logging.getLogger("neptune").setLevel(logging.WARNING)
 
         self._neptune = neptune
-        self._file = File
         self._run: Any = None
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Nothing to start: the offline store is created by the first run."""
-        self._workdir = Path(workdir)
+        self._files = Path(workdir) / FILES
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """One offline run, with every capture (stdout, stderr, hardware, git, sources) off."""
@@ -93,6 +99,7 @@ class NeptuneAdapter(Adapter):
             git_ref=False,
             source_files=[],
         )
+        self._run_files: Path | None = None  # this run's folder of NPY files, made on first use
         self._run[_EXPERIMENT] = experiment
         if params:
             self._run[_PARAMS] = params
@@ -104,14 +111,15 @@ class NeptuneAdapter(Adapter):
             run[f"{_METRICS}/{key}"].append(value, step=step)
 
     def log_array(self, name: str, array: Any) -> None:
-        """Upload the array as an NPY file (neptune has no array type of its own)."""
-        import numpy as np
-
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        self._run[f"{_ARRAYS}/{name}"].upload(
-            self._file.from_content(buffer.getvalue(), extension="npy")
-        )
+        """numpy.save, then upload from the path: neptune's documented way for NumPy arrays."""
+        # Offline, the upload queues the file's absolute path and copies nothing: the file
+        # must stay where it is, so it goes into the work directory, in a folder of this
+        # run's own (runs in several processes log arrays of one name).
+        if self._run_files is None:
+            self._files.mkdir(exist_ok=True)
+            self._run_files = Path(tempfile.mkdtemp(dir=self._files))
+        path = save_npy(self._run_files, name, array)
+        self._run[f"{_ARRAYS}/{name}"].upload(os.fspath(path))
 
     def end_run(self) -> None:
         """Stop the run: flushes its operation queue to disk and closes it."""
@@ -123,6 +131,7 @@ class NeptuneAdapter(Adapter):
         import threading
 
         import numpy as np
+        from neptune.core.components.operation_storage import OperationStorage
         from neptune.core.components.queue.disk_queue import DiskQueue
         from neptune.internal.operation import (
             AssignBool,
@@ -143,6 +152,7 @@ class NeptuneAdapter(Adapter):
                 fields: dict[str, Any] = {}
                 series: dict[str, list[tuple[int, float]]] = {}
                 arrays: dict[str, Any] = {}
+                storage = OperationStorage(data_path)
                 queue = DiskQueue(
                     data_path=data_path,
                     to_dict=lambda op: op.to_dict(),
@@ -159,7 +169,8 @@ class NeptuneAdapter(Adapter):
                         elif isinstance(op, AssignFloat | AssignInt | AssignBool | AssignString):
                             fields[path] = op.value
                         elif isinstance(op, UploadFile):
-                            file = data_path / "upload_path" / op.tmp_file_name
+                            # where `neptune sync` reads it: the uploaded file's own path
+                            file = op.get_absolute_path(storage)
                             arrays[path] = np.load(file, allow_pickle=False)
                 finally:
                     queue.close()  # read only: nothing acknowledged, no log file removed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.base import CAPABILITIES, FLOOR, NONE, READ_BACK, UNVERIFIED, Adapter
 
@@ -16,6 +16,7 @@ class NullAdapter(Adapter):
     durability = NONE  # nothing is stored
     requirements = ()  # the worker's own minimum (numpy) only
     supports = CAPABILITIES - {READ_BACK}
+    lacks: ClassVar[dict[str, str]] = {READ_BACK: "it stores nothing, by design"}
     fidelity = UNVERIFIED
     fidelity_note = "stores nothing by design"
     array_mechanism = "discarded"

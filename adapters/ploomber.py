@@ -7,7 +7,19 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import LOSSY, MANY_RUNS, POWER, READ_BACK, Adapter, RunData, Unsupported
+from adapters.base import (
+    ARRAYS,
+    CONCURRENCY,
+    LARGE_ARRAYS,
+    LOSSY,
+    MANY_RUNS,
+    POWER,
+    READ_BACK,
+    STEPS,
+    Adapter,
+    RunData,
+    Unsupported,
+)
 
 # A parameter naming the run, passed with the run's params: ploomber-engine's tracking has
 # no experiments, runs or names, only one row of values per execution.
@@ -62,6 +74,13 @@ class PloomberAdapter(Adapter):
         "MPLBACKEND": "Agg",  # no display here; nothing is plotted
     }
     supports = frozenset({MANY_RUNS, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        STEPS: NO_STEPS,
+        ARRAYS: NO_ARRAYS,
+        LARGE_ARRAYS: NO_ARRAYS,
+        # its SQLiteTracker is one SQLite file, but every concurrent writer logs series
+        CONCURRENCY: "not measurable: the concurrency scenario logs series, and " + NO_STEPS,
+    }
     fidelity = LOSSY
     fidelity_note = (
         "values are recorded from each cell's text/plain output: NaN and infinities are not "

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import (
+    ARRAYS,
     CONCURRENCY,
     EXACT,
+    LARGE_ARRAYS,
     MANY_RUNS,
     POWER,
     READ_BACK,
@@ -27,6 +29,7 @@ from adapters.base import (
 _POSTGRES = Path(__file__).resolve().parent.parent / "scenarios" / "postgres.py"
 # sqltrack puts metric names into SQL text unquoted, so only plain lower-case identifiers work;
 # the metrics table's own columns are taken.
+NO_ARRAYS = "SQLTrack stores metrics as columns and has no blob or artifact API"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _TAKEN = frozenset({"run_id", "step", "progress"})
 
@@ -53,7 +56,8 @@ class SqltrackAdapter(Adapter):
         "metrics are DOUBLE PRECISION columns (NaN, +-inf and -0.0 included); params are the "
         "run's JSONB args; no array support"
     )
-    array_mechanism = "none: SQLTrack stores metrics as columns and has no blob or artifact API"
+    array_mechanism = "none: " + NO_ARRAYS
+    lacks: ClassVar[dict[str, str]] = {ARRAYS: NO_ARRAYS, LARGE_ARRAYS: NO_ARRAYS}
     leaves_behind = (
         "no process, and cluster, socket and files all in the work directory; but a server "
         "stopped with SIGKILL cannot free its shared memory: one 56-byte System V segment and "

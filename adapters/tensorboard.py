@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
     POWER,
@@ -58,9 +59,12 @@ class TensorboardAdapter(Adapter):
     # integration is off unless a comet_config enables it (the default disables it).
     env: ClassVar[dict[str, str]] = {}
     # Each run has its own log directory and event file: writers never share a file.
-    # No large arrays: add_histogram converts the values to float64 first (8 GB for 10^9
-    # int8 elements) before binning them.
     supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        LARGE_ARRAYS: "an array is kept only as a histogram, and add_histogram converts the "
+        "values to float64 before binning them (8 GB for 10^9 int8 elements); TensorBoard "
+        "has no artifact or file store",
+    }
     fidelity = LOSSY
     fidelity_note = (
         "scalars are stored as float32 (simple_value); int params come back as float64 "

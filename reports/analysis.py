@@ -57,6 +57,10 @@ class Section:
         """Scenario names present in the section, in the order they were first recorded."""
         return list(dict.fromkeys(self.cells[SCENARIO]))
 
+    def timed_scenarios(self) -> list[str]:
+        """The scenarios whose cells are timed comparisons (tables of seconds, plots, ranks)."""
+        return [s for s in self.scenarios() if s not in S.NOT_TIMED]
+
     def frameworks(self) -> list[str]:
         """Frameworks present, the reference tracker first, then by name."""
         names = sorted(set(self.cells[S.FRAMEWORK]))
@@ -466,3 +470,37 @@ def median_of(section: Section, scenario: str, config: str, framework: str, colu
     ]
     values = [v for v in ok[column] if not math.isnan(v)]
     return statistics.median(values) if values else math.nan
+
+
+@dataclass(frozen=True)
+class KindsRow:
+    """One framework's row of a scenario's value-kind matrix (the fidelity scenario)."""
+
+    framework: str
+    kinds: dict[str, str]  # value kind -> kept, changed to X, dropped or refused: E
+    concurrent_start: str
+    failed: str  # the outcome and reason when no matrix came back, else ""
+
+    def count(self, verdict: str) -> int:
+        """How many kinds have this verdict (kept, changed, dropped, refused)."""
+        return sum(v.startswith(verdict) for v in self.kinds.values())
+
+
+def value_kinds(section: Section, scenario: str) -> tuple[list[str], list[KindsRow]]:
+    """The value kinds (in the order the cells wrote them) and one row per framework: the
+    latest cell's matrix, or why there is none."""
+    cells = section.cells[section.cells[SCENARIO] == scenario]
+    kinds: list[str] = []
+    out = []
+    for framework in section.frameworks():
+        records = cells[cells[S.FRAMEWORK] == framework].to_dict("records")
+        if not records:
+            continue
+        rec = records[-1]  # one repetition per suite; a resumed suite keeps its last
+        found = rec.get(S.FIDELITY_MATRIX)
+        matrix = found if isinstance(found, dict) else {}
+        kinds.extend(k for k in matrix if k not in kinds)
+        failed = "" if matrix else f"{rec[S.OUTCOME]}: {rec[S.REASON] or '(no reason given)'}"
+        start = rec.get(S.CONCURRENT_START)
+        out.append(KindsRow(framework, matrix, "" if start is None else str(start), failed))
+    return kinds, out

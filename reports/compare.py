@@ -88,7 +88,7 @@ def resolve(spec: str, default_db: str) -> tuple[Results, Section]:
 def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0) -> list[Change]:
     """Every (scenario, configuration, framework) of either side, changes first."""
     if metric == HEADLINE_NS:
-        for scenario in set(old.scenarios()) & set(new.scenarios()):
+        for scenario in set(old.timed_scenarios()) & set(new.timed_scenarios()):
             before, after = analysis.headlines(old, scenario), analysis.headlines(new, scenario)
             if before != after:
                 raise UsageError(
@@ -98,12 +98,12 @@ def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0
                 )
     old_rows = {
         (r.scenario, r.config, r.framework): r
-        for sc in old.scenarios()
+        for sc in old.timed_scenarios()
         for r in analysis.rows(old, sc, metric, seed)
     }
     new_rows = {
         (r.scenario, r.config, r.framework): r
-        for sc in new.scenarios()
+        for sc in new.timed_scenarios()
         for r in analysis.rows(new, sc, metric, seed)
     }
     changes = []

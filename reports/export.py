@@ -2,12 +2,14 @@
 
 Columns: scenario, suite_id, machine, framework, framework_version, config, repetition,
 schema_version, run_id, run_name, then every scenario's own parameters (empty where a scenario
-has no such parameter), then the schema's fields in DESIGN.md order. Integer measurements
-stay integers (nullable), so nanoseconds and bytes keep every digit.
+has no such parameter), then the schema's fields in DESIGN.md order, then the fields of one
+scenario's cells only (the fidelity matrix as JSON text). Integer measurements stay integers
+(nullable), so nanoseconds and bytes keep every digit.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +38,11 @@ def cells_frame(results: Results, suite_ids: Sequence[str] | None = None) -> pd.
         present = frame[column].dropna()
         if all(float(v).is_integer() for v in present):
             frame[column] = frame[column].astype("Int64")
+    for column in S.SCENARIO_FIELDS:  # a dict in some cells: one JSON text per cell
+        frame[column] = [
+            None if is_missing(v) else v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+            for v in frame[column]
+        ]
     for column in frame.columns:
         if frame[column].dtype == object:
             kinds = {type(v) for v in frame[column] if not is_missing(v)}

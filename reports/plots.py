@@ -675,7 +675,7 @@ def all_images(
 ) -> list[Image]:
     """Every figure of a section, scenario by scenario, then the fidelity matrix."""
     images = []
-    for scenario in section.scenarios():
+    for scenario in section.timed_scenarios():
         rows = rows_by_scenario[scenario]
         images.append(bars(section, scenario, rows, out, prov))
         for param in scaling_params(section, scenario):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reports import analysis, plots, stats
-from reports.analysis import Failure, FidelityNote, Leftover, Row, Section
+from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
 from reports.plots import Image
 from reports.provenance import Provenance, now, provenance
 from results import schema as S
@@ -66,7 +66,8 @@ class SectionReport:
 
     section: Section
     prov: Provenance
-    rows: dict[str, list[Row]]
+    rows: dict[str, list[Row]]  # the timed scenarios
+    kinds: dict[str, tuple[list[str], list[KindsRow]]]  # the others: their value-kind matrix
     images: list[Image]
     failures: list[Failure]
     notes: list[FidelityNote]
@@ -95,13 +96,17 @@ def build(
     parts = []
     for section in sections:
         prov = provenance(section, report_command, generated)
-        rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.scenarios()}
+        rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.timed_scenarios()}
+        kinds = {
+            sc: analysis.value_kinds(section, sc) for sc in section.scenarios() if sc in S.NOT_TIMED
+        }
         images = plots.all_images(section, rows, out / IMG_DIR, prov)
         parts.append(
             SectionReport(
                 section,
                 prov,
                 rows,
+                kinds,
                 images,
                 analysis.failures(section),
                 analysis.fidelity_notes(section),
@@ -187,6 +192,47 @@ def table_cells(row: Row) -> list[str]:
         row.fidelity(),
         ", ".join(other) or "-",
     ]
+
+
+VERDICTS = ("kept", "changed", "dropped", "refused")
+KINDS_TEXT = (
+    "Not timed: each value kind logged by a call of its own and read back by the framework's "
+    "reader in a new process. kept: bit for bit; changed: something else came back; dropped: "
+    "nothing came back; refused: the framework raised. Concurrent start: whether 4 processes "
+    "may create one new experiment at the same moment."
+)
+
+
+def kinds_head(kinds: Sequence[str]) -> list[str]:
+    """The head of a value-kind matrix: framework, kinds kept, each kind, concurrent start."""
+    return ["framework", "kept", *kinds, "concurrent start"]
+
+
+def kinds_cells(row: KindsRow, kinds: Sequence[str]) -> list[tuple[str, str]]:
+    """One framework's row of the matrix: (short text, the whole verdict) per column."""
+    if row.failed:
+        return [(row.framework, ""), (row.failed.split(":")[0], row.failed),
+                *(("-", "") for _ in kinds), ("-", "")]  # fmt: skip
+    cells = [(row.framework, ""), (f"{row.count('kept')} / {len(row.kinds)}", "")]
+    for kind in kinds:
+        verdict = row.kinds.get(kind, "not logged")
+        short = next((v for v in VERDICTS if verdict.startswith(v)), verdict)
+        cells.append((short, verdict))
+    start = row.concurrent_start
+    cells.append(("safe" if start == "safe" else start.split(":")[0][:24], start))
+    return cells
+
+
+def kinds_details(rows: Sequence[KindsRow]) -> list[str]:
+    """Every verdict other than kept, and every failed cell, one line each."""
+    lines = []
+    for row in rows:
+        if row.failed:
+            lines.append(f"{row.framework}: {row.failed}")
+        lines.extend(f"{row.framework} {k}: {v}" for k, v in row.kinds.items() if v != "kept")
+        if row.concurrent_start not in ("", "safe"):
+            lines.append(f"{row.framework} concurrent start: {row.concurrent_start}")
+    return lines
 
 
 FAILURE_HEAD = ["scenario", "configuration", "framework", "outcome", "repetitions", "reason"]
@@ -277,6 +323,10 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertic
 th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td { background: #fff3f3; }
+.scroll { overflow-x: auto; } .scroll td { white-space: nowrap; }
+td.kept { background: #e8f5e9; } td.changed { background: #fff3e0; }
+td.dropped, td.refused { background: #ffebee; }
+details { margin: 0 0 1.5em; font-size: 0.9em; }
 code { background: #f5f5f5; padding: 0 0.2em; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -321,6 +371,26 @@ def _html_table(
     return "\n".join(out)
 
 
+def _html_kinds(kinds: Sequence[str], rows: Sequence[KindsRow]) -> str:
+    """The value-kind matrix, each verdict coloured, its whole text on hover."""
+    out = ['<div class="scroll"><table>']
+    out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in kinds_head(kinds)) + "</tr>")
+    for row in rows:
+        tds = []
+        for short, whole in kinds_cells(row, kinds):
+            cls = f' class="{short}"' if short in VERDICTS else ""
+            title = f' title="{_e(whole)}"' if whole else ""
+            tds.append(f"<td{cls}{title}>{_e(short)}</td>")
+        out.append(('<tr class="failed">' if row.failed else "<tr>") + "".join(tds) + "</tr>")
+    out.append("</table></div>")
+    lines = kinds_details(rows)
+    if lines:
+        out.append("<details><summary>What was not kept, and why</summary><ul>")
+        out.extend(f"<li>{_e(line)}</li>" for line in lines)
+        out.append("</ul></details>")
+    return "\n".join(out)
+
+
 def _figure(image: Image, out: Path) -> str:
     png = image.png.relative_to(out).as_posix()
     svg = image.svg.relative_to(out).as_posix()
@@ -361,8 +431,12 @@ def to_html(
         h.append("<h3>Framework versions</h3>")
         h.append(_html_table(["framework", "version"], [list(kv) for kv in prov.versions.items()]))
         for scenario in sec.scenarios():
-            rows = part.rows[scenario]
             h.append(f"<h3>{_e(scenario)}</h3>")
+            if scenario in part.kinds:
+                h.append(f"<p>{_e(KINDS_TEXT)}</p>")
+                h.append(_html_kinds(*part.kinds[scenario]))
+                continue
+            rows = part.rows[scenario]
             h.append(f"<p>{_e(headline_text(sec, scenario))}</p>")
             h.append(
                 _html_table(
@@ -444,6 +518,13 @@ def to_markdown(
         m += ["### Framework versions", ""]
         m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])
         for scenario in sec.scenarios():
+            if scenario in part.kinds:
+                kinds, kind_rows = part.kinds[scenario]
+                m += [f"### {scenario}", "", KINDS_TEXT, ""]
+                body = [[short for short, _ in kinds_cells(r, kinds)] for r in kind_rows]
+                m += _md_table(kinds_head(kinds), body)
+                m += [f"- {line}" for line in kinds_details(kind_rows)] + [""]
+                continue
             m += [f"### {scenario}", "", headline_text(sec, scenario), ""]
             m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]])
             m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]

@@ -293,6 +293,8 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                 row[name] = math.nan if value is None else float(value)
             row[HEADLINE] = S.headline(scenario, version)
             row[HEADLINE_NS] = row[row[HEADLINE]]
+            for name in S.SCENARIO_FIELDS:  # a dict or text, in that scenario's cells only
+                row[name] = plain(record.get(S.FIELD_PREFIX + name))
             paths = plain(record.get(S.FIELD_PREFIX + S.OUTSIDE_PATHS))
             row[S.OUTSIDE_PATHS] = "" if paths is None else str(paths)
             rows.append(row)
@@ -300,7 +302,8 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
     all_params: list[str] = []
     for own in scenario_params.values():
         all_params.extend(p for p in own if p not in all_params)
-    fields = [*TEXT_FIELDS, *NUMBER_FIELDS, HEADLINE, HEADLINE_NS, S.OUTSIDE_PATHS]
+    fields = [*TEXT_FIELDS, *NUMBER_FIELDS, HEADLINE, HEADLINE_NS, S.OUTSIDE_PATHS,
+              *S.SCENARIO_FIELDS]  # fmt: skip
     clash = set(all_params) & {*LEAD_COLUMNS, *fields}
     if clash:
         raise UsageError(f"scenario parameters clash with result columns: {sorted(clash)}")

@@ -110,6 +110,15 @@ OUTSIDE_FILES = "outside_files"  # left in the cell's private HOME and TMPDIR
 OTHER_CPU_NS = "other_cpu_ns"
 LOAD_AVERAGE = "load_average"
 
+# Fields of one scenario's cells only. The fidelity scenario: value kind -> `kept` (bit for
+# bit), `changed to X`, `dropped` or `refused: E`; and whether 4 processes may create one
+# experiment at once (`safe`, or what went wrong).
+FIDELITY_MATRIX = "fidelity_matrix"
+CONCURRENT_START = "concurrent_start"
+SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START)
+# Scenarios whose cells are not timed comparisons: shown, never ranked by time.
+NOT_TIMED = frozenset({"fidelity"})
+
 # Schema 1 only: the worker process from its start to the end of finish() (input generation,
 # version lookup and a local server's start included). Read, never written.
 WALL_NS = "wall_ns"

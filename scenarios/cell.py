@@ -45,7 +45,7 @@ from scenarios.service import GRACE_SECONDS
 
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
 # is a param there, `outside_paths` names the first outside files for the report.
-RESULT_KEYS = (*S.CELL_FIELDS, S.FRAMEWORK_VERSION, S.OUTSIDE_PATHS)
+RESULT_KEYS = (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, S.FRAMEWORK_VERSION, S.OUTSIDE_PATHS)
 # Variables passed through from the manager's environment; everything else is dropped.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -264,6 +264,7 @@ def _writer(
             result[S.REASON] = f"{_exit_text(code)}: {tail}"
     else:
         result.update({k: v for k, v in found.items() if k in RESULT_KEYS})
+        result["notes"] = found.get("notes")  # for the reader only
         if code != 0 and found[S.OUTCOME] in (S.OK, S.UNSUPPORTED):
             result[S.OUTCOME] = S.CRASH
             result[S.REASON] = f"{_exit_text(code)} after writing its result: {tail}"
@@ -298,7 +299,8 @@ def _reader(
             os.killpg(proc.pid, signal.SIGKILL)  # what it left running goes with it
         found, problem = _load(folder.read_result)
         if found is not None and found[S.OUTCOME] == S.OK:
-            return {k: found.get(k) for k in (S.FIDELITY, S.REASON, *S.READER_TIMINGS)}
+            keys = (S.FIDELITY, S.REASON, *S.READER_TIMINGS, *S.SCENARIO_FIELDS)
+            return {k: found.get(k) for k in keys if k in found}
         why = (found or {}).get(S.REASON) or problem or _exit_text(code)
         failure = {S.OUTCOME: S.CRASH, S.REASON: f"reading back: {why}; {_tail(stderr)}"}
     if workload in S.READ_HEADLINED:  # reading is what the cell measures: the cell failed
@@ -366,9 +368,12 @@ def run_cell(
             cell_arg = os.fspath(folder.cell_json)
             argv = [*worker, *python_args, os.fspath(envs.WORKER), cell_arg]
             result.update(_writer(argv, folder, env, timeout, service))
+            notes = result.pop("notes", None)
             result[S.DISK_BYTES] = disk_bytes(folder.work)
             if result[S.OUTCOME] == S.OK:
                 if READ_BACK in declared.get("supports", ()):
+                    if notes is not None:  # what the writer hands the reader
+                        folder.write_cell({**cell, "notes": notes})
                     argv = [*worker, os.fspath(envs.WORKER), "--read", cell_arg]
                     result.update(_reader(argv, folder, env, timeout, workload))
                 else:

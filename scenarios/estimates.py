@@ -63,6 +63,8 @@ def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, f
     elif scenario == "training_loop":
         values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
         megabytes = params.get("n_weights", 0) * 4 / 1e6
+    elif scenario == "fidelity":
+        runs, values = 5 + 4, 1013 + 4  # its own runs, then 4 concurrent starts of one value
     return runs, values, megabytes
 
 
@@ -71,9 +73,9 @@ def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -
     est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
     runs, values, megabytes = workload_size(scenario, params)
     seconds = est.base + values * est.per_value + runs * est.per_run + megabytes * est.per_mb
-    if scenario == "concurrency":
+    if scenario in ("concurrency", "fidelity"):
         # every writer imports and opens the framework; the 2 cores take them two at a time
-        seconds += est.base * params.get("n_processes", 1) / 2
+        seconds += est.base * params.get("n_processes", 4) / 2
     if scenario == "readback":
         seconds += values * est.per_value  # reading back costs about what writing did
     return seconds + 0.1  # the harness's own process start and the fidelity check

@@ -16,6 +16,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from results.schema import NOT_TIMED
+
 # Registered frameworks no grid includes unless named: the null adapter measures the
 # harness itself (`trackbench bench-harness`), not a tracker.
 NOT_IN_GRIDS = frozenset({"null"})
@@ -42,8 +44,17 @@ class Grid(NamedTuple):
 
     def cell_count(self, n_frameworks: int) -> int:
         """Cells for `n_frameworks` frameworks, repetitions included."""
-        configs = sum(len(c) for c in self.scenarios.values())
-        return configs * self.repeat * n_frameworks
+        per_framework = sum(
+            len(configs) * repetitions(name, self.repeat)
+            for name, configs in self.scenarios.items()
+        )
+        return per_framework * n_frameworks
+
+
+def repetitions(scenario: str, repeat: int) -> int:
+    """How often a scenario's configurations run: once where nothing is timed (a fidelity
+    matrix is a finding, not a sample), `repeat` times otherwise."""
+    return 1 if scenario in NOT_TIMED else repeat
 
 
 def product(**axes: Iterable[Any]) -> list[dict[str, Any]]:
@@ -81,7 +92,7 @@ POW10 = [10**k for k in range(0, 10)]
 QUICK = Grid(
     name="quick",
     doc="every framework once over, 3 ok repetitions of each cell: the README's main job, "
-    "about 13 minutes here",
+    "and the fidelity matrix once, about 17 minutes here",
     scenarios={
         "startup": [{}],
         "high_frequency": [{"n_values": 1000}],
@@ -91,6 +102,7 @@ QUICK = Grid(
         "readback": [{"n_runs": 2, "n_values": 10}],
         "concurrency": [{"n_processes": 4, "n_runs": 1, "n_values": 10}],
         "training_loop": [{"epochs": 2, "steps_per_epoch": 20, "n_weights": 1000}],
+        "fidelity": [{}],
     },
     repeat=3,
     timeout=120,
@@ -125,6 +137,7 @@ STANDARD = Grid(
             {"epochs": 3, "steps_per_epoch": 100, "n_weights": 10_000},
             {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
         ],
+        "fidelity": [{}],
     },
     repeat=10,
     timeout=600,
@@ -148,6 +161,7 @@ FULL = Grid(
             {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
             {"epochs": 100, "steps_per_epoch": 1000, "n_weights": 10_000_000},
         ],
+        "fidelity": [{}],
     },
     repeat=10,
     timeout=1800,

@@ -156,7 +156,7 @@ def plan_cells(
     for framework in frameworks:
         for scenario, scenario_configs_ in configs.items():
             for rank, config in enumerate(scenario_configs_):
-                for repetition in range(repeat):
+                for repetition in range(grids.repetitions(scenario, repeat)):
                     cells.append(Cell(framework, scenario, tuple(config.items()), repetition, rank))
     if shard is not None:
         index, count = shard

@@ -355,10 +355,9 @@ def _measure(
     run_one: Callable[..., dict[str, Any]],
 ) -> dict[str, Any]:
     """The cell's result: decided here (unsupported, skipped) or measured by a worker."""
-    missing = workloads.get(cell.scenario).missing(declared.get("supports", ()))
-    if missing:
-        return decided(S.UNSUPPORTED, f"{cell.framework} does not declare {', '.join(missing)}",
-                       version)  # fmt: skip
+    why = workloads.get(cell.scenario).why_unsupported(cell.framework, declared)
+    if why:
+        return decided(S.UNSUPPORTED, why, version)
     why = limits.why_skip(cell)
     if why:
         return decided(S.SKIPPED, why, version)

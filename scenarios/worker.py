@@ -59,6 +59,7 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "requirements": list(cls.requirements),
             "env": dict(cls.env),
             "supports": sorted(cls.supports),
+            "lacks": dict(cls.lacks),
             "fidelity": cls.fidelity,
             "fidelity_note": cls.fidelity_note,
             "durability": cls.durability,
@@ -82,9 +83,9 @@ def _setup(cell: dict[str, Any]) -> tuple[Adapter, workloads.Workload, dict[str,
     cls = resolve(cell["framework"])
     workload = workloads.get(cell["workload"])
     params = workload.params(cell.get("params"))
-    missing = workload.missing(cls.supports)
-    if missing:
-        raise Unsupported(f"{cls.name} does not declare {', '.join(missing)}")
+    why = workload.why_unsupported(cls.name, {"supports": cls.supports, "lacks": cls.lacks})
+    if why:
+        raise Unsupported(why)
     from pathlib import Path
 
     # before the import: several frameworks read their settings once, at import
@@ -158,10 +159,12 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
         setattr(adapter, "end_run", timed("end_run"))  # noqa: B010
         try:
             started = now()
-            workload.run(adapter, inputs)
+            notes = workload.run(adapter, inputs)
             whole = now() - started
         finally:
             del adapter.start_run, adapter.end_run
+        if notes is not None:
+            result["notes"] = notes
         result[S.START_RUN_NS] = spent["start_run"]
         result[S.END_RUN_NS] = spent["end_run"]
         result[S.LOG_NS] = whole - spent["start_run"] - spent["end_run"]
@@ -208,6 +211,10 @@ def read(cell: dict[str, Any]) -> dict[str, Any]:
         if timed:
             long_table(got)
             result[S.READ_NS] = now() - started
+        if workload.examine is not None:
+            phase = "examine"
+            result.update(workload.examine(adapter, got, cell.get("notes") or {}))
+            return result
     except Unsupported as exc:
         result[S.FIDELITY], result[S.REASON] = S.UNVERIFIED, str(exc)
         return result

@@ -8,6 +8,7 @@
     readback     readback
     concurrency  concurrency (writer processes)
     training     training_loop
+    edge_values  fidelity (the values that break trackers; not timed)
 
 Values come from a seeded generator in `prepare` (untimed), so every framework logs exactly
 the same data; experiment names are the scenario names; run names are unique within a cell.
@@ -20,6 +21,7 @@ from scenarios.workloads.arrays import ARRAYS_WORKLOAD, LARGE_ARRAY
 from scenarios.workloads.base import Workload
 from scenarios.workloads.concurrency import CONCURRENCY_WORKLOAD
 from scenarios.workloads.contract import CONTRACT
+from scenarios.workloads.edge_values import FIDELITY
 from scenarios.workloads.readback import READBACK
 from scenarios.workloads.training import TRAINING_LOOP
 from scenarios.workloads.values import HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, STARTUP
@@ -36,11 +38,12 @@ SCENARIOS: tuple[str, ...] = (
     "readback",
     "concurrency",
     "training_loop",
+    "fidelity",
 )
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (CONTRACT, STARTUP, HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, ARRAYS_WORKLOAD,
-              LARGE_ARRAY, READBACK, CONCURRENCY_WORKLOAD, TRAINING_LOOP)
+              LARGE_ARRAY, READBACK, CONCURRENCY_WORKLOAD, TRAINING_LOOP, FIDELITY)
 }  # fmt: skip
 
 

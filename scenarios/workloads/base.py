@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from adapters.base import Adapter
+from adapters.base import Adapter, RunData
 
 
 # NamedTuple rather than a dataclass: `dataclasses` pulls in `inspect`, ~10 ms of every
@@ -24,7 +24,8 @@ class Workload(NamedTuple):
 
     name: str
     doc: str
-    run: Callable[[Adapter, Any], None]
+    # what it returns (a dict, JSON) is handed to the reader as notes (e.g. refused values)
+    run: Callable[[Adapter, Any], Any]
     prepare: Callable[[dict[str, Any]], Any]
     defaults: Mapping[str, Any] = {}
     # capabilities the adapter must declare, or the cell is `unsupported`
@@ -33,6 +34,9 @@ class Workload(NamedTuple):
     expected: Callable[[Adapter, Any], None] | None = None
     # untimed, after open(): what a user's launcher does before the timed work starts
     setup: Callable[[Adapter, Any], None] | None = None
+    # the reader's own judgement of what it read, given the writer's notes: fields of the
+    # cell (fidelity, reason and the scenario's own); None: the usual fidelity check
+    examine: Callable[[Adapter, list[RunData], dict[str, Any]], dict[str, Any]] | None = None
 
     def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with `given`; unknown names are an error."""
@@ -48,6 +52,16 @@ class Workload(NamedTuple):
     def missing(self, supports: Iterable[str]) -> list[str]:
         """What this workload needs that `supports` (an adapter's declaration) lacks, sorted."""
         return sorted(self.needs - set(supports))
+
+    def why_unsupported(self, name: str, declared: Mapping[str, Any]) -> str:
+        """Why framework `name` (what its adapter declares) cannot run this workload, from
+        its own `lacks` reasons; "" when it can."""
+        lacks = declared.get("lacks") or {}
+        return "; ".join(
+            f"{name} has no {need}: {lacks[need]}" if lacks.get(need)
+            else f"{name} does not declare {need} (and gives no reason)"
+            for need in self.missing(declared.get("supports", ()))
+        )  # fmt: skip
 
 
 def floats(seed: int, count: int) -> list[float]:

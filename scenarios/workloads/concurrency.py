@@ -46,7 +46,8 @@ def writer(spec: dict[str, Any]) -> None:
     sys.stdout.flush()
     sys.stdin.readline()  # the start signal: every writer logs at the same time
     inputs = _concurrency_prepare(spec["params"])
-    log_runs(adapter, "concurrency", inputs.values[spec["index"]], f"p{spec['index']}-")
+    index = spec["index"]
+    log_runs(adapter, spec["experiment"], inputs.values[index], f"p{index}-")
     adapter.finish()
 
 
@@ -56,7 +57,9 @@ def _expected(t: Adapter, inputs: ConcurrencyInputs) -> None:
         log_runs(t, "concurrency", runs, f"p{index}-")
 
 
-def _concurrency_run(t: Adapter, inputs: ConcurrencyInputs) -> None:
+def run_writers(t: Adapter, experiment: str, params: dict[str, Any]) -> list[str]:
+    """Start params["n_processes"] writer processes of `t`'s framework on the cell's store,
+    let them log their runs into `experiment` at once; what each failed writer said."""
     import json
     import os
     import subprocess
@@ -64,17 +67,13 @@ def _concurrency_run(t: Adapter, inputs: ConcurrencyInputs) -> None:
 
     cls = type(t)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    params = {
-        "n_processes": inputs.n_processes,
-        "n_runs": len(inputs.values[0]),
-        "n_values": len(inputs.values[0][0]) if inputs.values[0] else 0,
-    }
     writers = []
-    for index in range(inputs.n_processes):
+    for index in range(params["n_processes"]):
         spec = {
             "adapter": f"{cls.__module__}:{cls.__qualname__}",
             "root": root,
             "workdir": os.getcwd(),
+            "experiment": experiment,
             "params": params,
             "index": index,
         }
@@ -100,15 +99,26 @@ def _concurrency_run(t: Adapter, inputs: ConcurrencyInputs) -> None:
         for index, proc in enumerate(writers):
             _out, err = proc.communicate()
             if proc.returncode != 0:
-                tail = err.decode("utf-8", "replace").strip()[-600:]
+                tail = err.decode("utf-8", "replace").strip()[-2000:]
                 failures.append(f"writer {index} exited {proc.returncode}: {tail}")
-        if failures:
-            raise RuntimeError(f"{len(failures)} of {len(writers)} writers failed; {failures[0]}")
+        return failures
     finally:
         for proc in writers:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def _concurrency_run(t: Adapter, inputs: ConcurrencyInputs) -> None:
+    params = {
+        "n_processes": inputs.n_processes,
+        "n_runs": len(inputs.values[0]),
+        "n_values": len(inputs.values[0][0]) if inputs.values[0] else 0,
+    }
+    failures = run_writers(t, "concurrency", params)
+    if failures:
+        first = failures[0][-600:]
+        raise RuntimeError(f"{len(failures)} of {inputs.n_processes} writers failed; {first}")
 
 
 CONCURRENCY_WORKLOAD = Workload(

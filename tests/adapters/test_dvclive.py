@@ -1,14 +1,16 @@
-"""DVCLive beyond the shared contract: exact TSV, no DVC repository, arrays unsupported."""
+"""DVCLive beyond the shared contract: exact TSV, a DVC project, arrays in the DVC cache."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import ARRAYS, EXACT, expand_env
+from adapters.base import CAPABILITIES, EXACT, expand_env
 from adapters.dvclive import DvcliveAdapter
 from scenarios import envs
 
@@ -25,22 +27,28 @@ def test_contract_is_exact(contract: Isolated) -> None:
     assert (contract.result["fidelity"], contract.result["reason"]) == (EXACT, "")
 
 
-def test_plain_files_only_and_nothing_outside(contract: Isolated) -> None:
-    """No .dvc, no git repository, nothing in home or /tmp, no process left."""
-    files = sorted(p.relative_to(contract.workdir).as_posix() for p in contract.workdir.rglob("*"))
+def test_dvc_project_files_and_nothing_outside(contract: Isolated) -> None:
+    """A `dvc init --no-scm` project: the run's files and the array's .dvc file, DVC's cache,
+    state and site cache in the work directory; no git repository, nothing in home or /tmp,
+    no process left."""
+    work = contract.workdir
+    files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     run = "dvclive/contract/run-0"
-    assert files == [
-        "dvclive",
-        "dvclive/contract",
-        run,
+    # DVC's own bookkeeping, whose names are hashes: looked at in the test below
+    internal = (".dvc/cache/", ".dvc/tmp/", "dvc-site-cache/")
+    assert [f for f in files if not f.startswith(internal)] == [
+        ".dvc/config",
+        ".dvcignore",
         f"{run}/dvc.yaml",
-        f"{run}/dvclive",
+        f"{run}/dvclive/artifacts/weights.npy",
+        f"{run}/dvclive/artifacts/weights.npy.dvc",
         f"{run}/dvclive/metrics.json",
         f"{run}/dvclive/params.yaml",
-        f"{run}/dvclive/plots",
-        f"{run}/dvclive/plots/metrics",
         f"{run}/dvclive/plots/metrics/loss.tsv",
     ]
+    assert "no_scm = True" in (work / ".dvc" / "config").read_text()
+    assert not (work / ".git").exists()
+    assert any(f.startswith("dvc-site-cache/repo/") for f in files)
     assert contract.outside_paths == []
     assert contract.result["leftover_processes"] == 0
 
@@ -56,27 +64,32 @@ def test_dvc_yaml_does_not_grow_with_steps(contract: Isolated) -> None:
     assert text.count("dvclive/plots/metrics") == 1
 
 
-def test_arrays_are_unsupported(tmp_path: Path) -> None:
-    """Not declared, and log_array says why instead of storing nothing silently."""
-    assert ARRAYS not in DvcliveAdapter.supports
-    code = """
-from pathlib import Path
-import numpy as np
-from adapters.base import Unsupported
-from adapters.dvclive import DvcliveAdapter
-a = DvcliveAdapter(); a.load(); a.open(Path(sys.argv[1]), None)
-a.start_run("e", "r", {})
-try:
-    a.log_array("w", np.zeros(3))
-except Unsupported as exc:
-    print("unsupported:", exc)
-a.end_run()
-"""
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    env = {"HOME": str(tmp_path / "home"), **expand_env(DvcliveAdapter.env, workdir)}
-    out = run_in_env(envs.ensure("dvclive").python, code, str(workdir), env=env)
-    assert out.startswith("unsupported: DVCLive stores files only through DVC")
+def test_declares_every_capability() -> None:
+    """With a DVC project, DVCLive has a mechanism for everything: nothing in `lacks`."""
+    assert DvcliveAdapter.supports == CAPABILITIES
+    assert DvcliveAdapter.lacks == {}
+
+
+def test_large_array_is_a_copy_in_the_dvc_cache(tmp_path: Path) -> None:
+    """The large array cell: `dvc add` copied the NPY file into DVC's content-addressed
+    cache under the md5 its .dvc file records, and the cell read it back exact."""
+    n = 1_000_000
+    cell = run_cell("dvclive", tmp_path, "large_array", {"n_elements": n})
+    assert cell.result["outcome"] == "ok", cell.stderr
+    assert (cell.result["fidelity"], cell.result["reason"]) == (EXACT, "")
+    artifacts = cell.workdir / "dvclive" / "large_array" / "run-0" / "dvclive" / "artifacts"
+    npy = artifacts / "large.npy"
+    match = re.search(r"md5: ([0-9a-f]{32})", (artifacts / "large.npy.dvc").read_text())
+    assert match is not None
+    md5 = match.group(1)
+    cached = cell.workdir / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    data = npy.read_bytes()
+    assert hashlib.md5(data).hexdigest() == md5
+    assert cached.read_bytes() == data
+    # DVC's default cache.type (reflink, else copy) never shares the workspace inode
+    assert cached.stat().st_ino != npy.stat().st_ino
+    assert len(data) == n + 128  # NPY header and the int8 bytes
+    assert cell.outside_paths == []
 
 
 def test_steps_need_not_start_at_zero(tmp_path: Path) -> None:

@@ -1,15 +1,19 @@
-"""MLtraq beyond the shared contract: exact, one SQLite file, nothing else anywhere."""
+"""MLtraq beyond the shared contract: exact, one SQLite file (large arrays in its DataStore
+folder), nothing else anywhere."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from adapter_contract import environment
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import CONCURRENCY, EXACT
-from adapters.mltraq import MltraqAdapter
+from adapters.base import CAPABILITIES, CONCURRENCY, EXACT
+from adapters.mltraq import DATASTORE_BYTES, MltraqAdapter
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,11 @@ def test_one_sqlite_file_and_nothing_outside(contract: Isolated) -> None:
 
 
 def test_declares_no_concurrency() -> None:
-    """persist() replaces an experiment's table, so concurrent writers cannot share one."""
+    """persist() writes a whole experiment, so concurrent writers cannot share one; `lacks`
+    says so, and names no other capability."""
     assert CONCURRENCY not in MltraqAdapter.supports
+    assert set(MltraqAdapter.lacks) == CAPABILITIES - MltraqAdapter.supports == {CONCURRENCY}
+    assert "persist()" in MltraqAdapter.lacks[CONCURRENCY]
     assert MltraqAdapter.fidelity == EXACT
 
 
@@ -53,26 +60,45 @@ except ValueError as exc:
     assert out.startswith("refused:")
 
 
-def test_array_over_sqlite_blob_limit_is_unsupported(tmp_path: Path) -> None:
-    """An array that cannot fit one SQLite BLOB is refused as unsupported at log_array."""
+def test_arrays_over_16_mib_go_to_the_datastore(tmp_path: Path) -> None:
+    """An array of 16 MiB stays a BLOB; one byte more and its field is a DataStore: a file
+    in WORKDIR/mltraq.datastore/EXPERIMENT_ID/, its URL in the database; both read back."""
     code = """
+import json
 from pathlib import Path
 import numpy as np
-from adapters.base import Unsupported
-from adapters.mltraq import MltraqAdapter
-a = MltraqAdapter(); a.load(); a.open(Path(sys.argv[1]), None)
-print(a.max_blob)
-a.max_blob = 100_000  # as if this SQLite took 10^5 bytes at most
+from adapters.mltraq import DATASTORE_BYTES, MltraqAdapter
+work = Path(sys.argv[1])
+a = MltraqAdapter(); a.load(); a.open(work, None)
 a.start_run("e", "r", {})
-a.log_array("fits", np.zeros(1000))
-try:
-    a.log_array("big", np.zeros(100_000, dtype=np.int8))
-except Unsupported as exc:
-    print("unsupported:", exc)
+a.log_array("fits", np.full(DATASTORE_BYTES, 1, dtype=np.int8))
+a.log_array("over", np.full(DATASTORE_BYTES + 1, 2, dtype=np.int8))
+a.end_run()
+a.finish()
+reader = MltraqAdapter(); reader.load()
+(run,) = reader.read_back(work, None)
+print(json.dumps({k: [v.size, int(v[-1])] for k, v in run.arrays.items()}))
 """
-    limit, refused = run_in_env(environment("mltraq").python, code, str(tmp_path)).splitlines()
-    assert int(limit) == 1_000_000_000  # SQLite's default SQLITE_MAX_LENGTH
-    assert refused.startswith("unsupported: MLtraq stores an array as one BLOB")
+    out = run_in_env(environment("mltraq").python, code, str(tmp_path))
+    assert json.loads(out) == {"fits": [DATASTORE_BYTES, 1], "over": [DATASTORE_BYTES + 1, 2]}
+    (stored,) = [p for p in (tmp_path / "mltraq.datastore").rglob("*") if p.is_file()]
+    assert stored.stat().st_size > DATASTORE_BYTES + 1
+    with closing(sqlite3.connect(tmp_path / "mltraq.db")) as db:
+        fits, over = db.execute("SELECT length(fits), length(over) FROM experiment_e").fetchone()
+    assert fits > DATASTORE_BYTES  # the NPY bytes themselves
+    assert over < 1000  # the DataStore's URL only
+
+
+def test_large_array_cell_stays_in_the_work_directory(tmp_path: Path) -> None:
+    """The large array cell just over the threshold: exact, the database and one DataStore
+    file, nothing in home or /tmp."""
+    cell = run_cell("mltraq", tmp_path, "large_array", {"n_elements": DATASTORE_BYTES + 1})
+    assert cell.result["outcome"] == "ok", cell.stderr
+    assert (cell.result["fidelity"], cell.result["reason"]) == (EXACT, "")
+    files = sorted(p.relative_to(cell.workdir) for p in cell.workdir.rglob("*") if p.is_file())
+    assert [f.parts[0] for f in files] == ["mltraq.datastore", "mltraq.db"]
+    assert cell.outside_paths == []
+    assert cell.result["leftover_processes"] == 0
 
 
 def test_nothing_reaches_the_database_before_finish(tmp_path: Path) -> None:

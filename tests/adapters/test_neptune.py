@@ -10,7 +10,7 @@ import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
 from adapters.base import DROPPED, LOSSY
-from adapters.neptune import NeptuneAdapter
+from adapters.neptune import FILES, NeptuneAdapter
 from scenarios import workloads
 
 
@@ -71,9 +71,12 @@ def test_declared_fidelity(contract: Isolated) -> None:
 
 
 def test_stays_in_the_work_directory(contract: Isolated) -> None:
-    """Offline data under NEPTUNE_DATA_DIRECTORY only: no ./.neptune, no processes left."""
+    """Offline data under NEPTUNE_DATA_DIRECTORY, the uploaded NPY file where it was saved
+    (the offline log keeps its path, no copy): no ./.neptune, no processes left."""
     assert contract.result["outside_files"] == 0, contract.result["outside_paths"]
     assert contract.result["leftover_processes"] == 0
-    assert [p.name for p in contract.workdir.iterdir()] == [".neptune"]
-    (npy,) = (contract.workdir / ".neptune").rglob("*.npy")
+    assert sorted(p.name for p in contract.workdir.iterdir()) == [".neptune", FILES]
+    assert not list((contract.workdir / ".neptune").rglob("*.npy"))
+    (npy,) = (contract.workdir / FILES).rglob("*.npy")
+    assert npy.name == "weights.npy"
     assert npy.read_bytes().startswith(b"\x93NUMPY")

@@ -187,6 +187,7 @@ class NoSteps(Memory):
 
     name = "no-steps"
     supports = frozenset({ARRAYS, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {STEPS: "it keeps one value per name"}
 
 
 class NoStepsStrict(NoSteps):

@@ -146,7 +146,7 @@ def test_unsupported_during_the_workload() -> None:
 def test_unsupported_by_declaration_runs_nothing() -> None:
     result = cell("NoStepsStrict", workload=f"{FAKE}:SERIES")
     assert result["outcome"] == "unsupported"
-    assert "does not declare steps" in result["reason"]
+    assert "no-steps-strict has no steps: it keeps one value per name" in result["reason"]
     assert result["import_ns"] is None
 
 
