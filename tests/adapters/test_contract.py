@@ -17,7 +17,7 @@ import pytest
 
 from adapters.base import CAPABILITIES, CONCURRENCY, LARGE_ARRAYS, MANY_RUNS
 from adapters.registry import ADAPTERS
-from scenarios import envs
+from scenarios import envs, workloads
 
 # capability -> the smallest cell of the scenario that needs it, at the declared sizes
 CAPABILITY_CELLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -33,8 +33,10 @@ def _declared_capabilities() -> list[Any]:
         pytest.param(name, capability, id=f"{name}-{capability}")
         for name, info in described.items()
         if not info.get("broken")
-        for capability in CAPABILITY_CELLS
+        for capability, (scenario, _) in CAPABILITY_CELLS.items()
         if capability in info.get("supports", ())
+        # and the scenario's other needs (many_runs logs series: steps)
+        and not workloads.get(scenario).missing(info.get("supports", ()))
     ]
 
 
