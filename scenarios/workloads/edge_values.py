@@ -192,17 +192,17 @@ def matrix(runs: list[RunData], refused: dict[str, str]) -> dict[str, str]:
         else:
             got = run.params[kind]
             out[kind] = KEPT if same_value(value, got) else f"changed to {got!r}"[:120]
+    logged = _prepare({}).arrays
     for kind in ARRAY_KINDS:
-        out[kind] = _array(kind, arrays.get(kind))
+        out[kind] = _array(logged[kind], arrays.get(kind))
     for kind, why in refused.items():
         out[kind] = f"refused: {why}"
     return {kind: out[kind] for kind in KINDS}
 
 
-def _array(kind: str, got: Any) -> str:
+def _array(expected: Any, got: Any) -> str:
     from scenarios.bitwise import same_value
 
-    expected = _prepare({}).arrays[kind]
     if got is None:
         return DROPPED
     if same_value(expected, got):
