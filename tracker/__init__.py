@@ -12,8 +12,16 @@ when a value or URL first needs them.
 
 from tracker.allowlist import allow_pickle
 from tracker.database import Database, Experiment, connect
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, TrackerWarning
 from tracker.run import Run
 
 __version__ = "0.1.0"
-__all__ = ["Database", "Experiment", "Run", "TrackerError", "allow_pickle", "connect"]
+__all__ = [
+    "Database",
+    "Experiment",
+    "Run",
+    "TrackerError",
+    "TrackerWarning",
+    "allow_pickle",
+    "connect",
+]

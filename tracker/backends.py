@@ -1,16 +1,19 @@
 """Database connections: the embedded SQLite file through the standard library, anything else
-through SQLAlchemy. Both run the same SQL (with `?` placeholders) inside retried transactions.
+through SQLAlchemy. Both run the same SQL (with `?` placeholders) inside retried transactions,
+one thread at a time, and tell a value the database refuses (RejectedData) from a database
+that cannot be written (TrackerError).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracker.errors import TrackerError
+from tracker.errors import RejectedData, TrackerError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -97,6 +100,17 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
+# What SQLite or its binding raises for a value it refuses: too big an integer, text that is
+# not UTF-8, a type it cannot bind, a constraint (a trigger's RAISE included).
+_SQLITE_REFUSALS = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.InterfaceError,
+    OverflowError,
+    UnicodeEncodeError,
+)
+
+
 class SQLiteBackend(Backend):
     """An embedded SQLite file in WAL mode; several processes may write at once."""
 
@@ -118,6 +132,7 @@ class SQLiteBackend(Backend):
                 f"it writable?"
             ) from None
         self._tx = _SQLiteTransaction(self.conn)
+        self._lock = threading.RLock()  # one connection, shared by the threads of a process
         # WAL: readers never block the writer and a killed process cannot corrupt the file;
         # synchronous=NORMAL keeps every commit through an application crash (not a power
         # cut), FULL fsyncs every commit so that it survives a power cut too.
@@ -135,6 +150,14 @@ class SQLiteBackend(Backend):
                     raise self._error(exc) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
+            except _SQLITE_REFUSALS as exc:
+                raise RejectedData(
+                    f"SQLite database {self.path!r} refused a value: {exc}"
+                ) from None
+            except sqlite3.ProgrammingError as exc:
+                if "binding" in str(exc):
+                    raise RejectedData(f"SQLite cannot store a value: {exc}") from None
+                raise self._error(exc) from None
             except sqlite3.DatabaseError as exc:
                 raise self._error(exc) from None
 
@@ -159,10 +182,12 @@ class SQLiteBackend(Backend):
                 raise
             return result
 
-        return self._retry(attempt)
+        with self._lock:
+            return self._retry(attempt)
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+        with self._lock:
+            return self._retry(lambda: self.conn.execute(sql, params).fetchall())
 
     def close(self) -> None:
         self.conn.close()
@@ -184,6 +209,9 @@ class _SQLAlchemyTransaction(Transaction):
 
 # SQLSTATEs worth retrying: serialization failure and deadlock between concurrent writers.
 _RETRY_SQLSTATES = {"40001", "40P01"}
+# SQLSTATE classes of a refused value: data exception, integrity constraint, program limit
+# (such as an index entry too large).
+_REFUSED_CLASSES = ("22", "23", "54")
 
 
 class SQLAlchemyBackend(Backend):
@@ -239,6 +267,7 @@ class SQLAlchemyBackend(Backend):
             raise TrackerError(f"driver paramstyle {style!r} is not supported; use psycopg")
         self._statements: dict[str, str] = {}
         self._tx = _SQLAlchemyTransaction(self)
+        self._lock = threading.RLock()  # one connection, shared by the threads of a process
 
     def sql(self, statement: str) -> str:
         """The statement in the driver's placeholder style (statements never contain `?`
@@ -250,23 +279,39 @@ class SQLAlchemyBackend(Backend):
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
-        while True:
-            try:
-                with self.conn.begin():
-                    return work(self._tx)
-            except self._sqlalchemy.exc.DBAPIError as exc:
-                sqlstate = getattr(exc.orig, "sqlstate", None)
-                if sqlstate not in _RETRY_SQLSTATES or time.monotonic() > deadline:
-                    raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
-                time.sleep(0.01)
+        with self._lock:
+            while True:
+                try:
+                    with self.conn.begin():
+                        return work(self._tx)
+                except self._sqlalchemy.exc.DBAPIError as exc:
+                    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+                    if sqlstate in _RETRY_SQLSTATES and time.monotonic() < deadline:
+                        time.sleep(0.01)
+                        continue
+                    raise self._error(exc, sqlstate) from None
+                except self._sqlalchemy.exc.StatementError as exc:
+                    raise self._error(exc, "") from None
+
+    def _error(self, exc: Any, sqlstate: str) -> TrackerError:
+        # A StatementError without a server's SQLSTATE: the driver could not send a value
+        # (text that is not UTF-8, an integer too big for any column type).
+        reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
+        refused = sqlstate[:2] in _REFUSED_CLASSES or not isinstance(
+            exc, self._sqlalchemy.exc.DBAPIError
+        )
+        if refused:
+            return RejectedData(f"{self.url} refused a value: {reason}")
+        return TrackerError(f"{self.url}: {reason}")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        try:
-            with self.conn.begin():
-                result = self.conn.exec_driver_sql(self.sql(sql), tuple(params))
-                return [tuple(row) for row in result.fetchall()]
-        except self._sqlalchemy.exc.DBAPIError as exc:
-            raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
+        with self._lock:
+            try:
+                with self.conn.begin():
+                    result = self.conn.exec_driver_sql(self.sql(sql), tuple(params))
+                    return [tuple(row) for row in result.fetchall()]
+            except self._sqlalchemy.exc.DBAPIError as exc:
+                raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
 
     def close(self) -> None:
         self.conn.close()

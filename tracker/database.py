@@ -8,10 +8,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tracker import schema
-from tracker import values as V
 from tracker.backends import Backend, Transaction, open_backend
 from tracker.errors import TrackerError
-from tracker.run import RUNNING, Run, check_name, open_runs
+from tracker.run import COMPLETED, FAILED, RUNNING, Run, check_name, open_runs, param_row
 from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ _TABLE_EXISTS = {
     "postgresql": "SELECT count(*) FROM information_schema.tables"
     " WHERE table_schema = current_schema() AND table_name = ?",
 }
-RUN_COLUMNS = "id, experiment_id, name, status"
 
 
 def connect(
@@ -34,10 +32,11 @@ def connect(
 ) -> Database:
     """Open (creating if needed) a tracking database: ./tracker.db, a path, or a URL.
 
-    Metric values are buffered and written in one transaction when a run has
-    `flush_every_rows` of them, `flush_every_seconds` after its last write, on flush(), when
-    it ends, and at interpreter exit. A written transaction survives the process being
-    killed; with `fsync` (a SQLite file) it is on the disk, and survives a power cut too.
+    Metric values and fields are buffered and written in one transaction by a background
+    thread when a run has `flush_every_rows` of them or `flush_every_seconds` after its last
+    write (log() never waits for the database), and by the caller on flush(), when the run
+    ends, and at interpreter exit. A written transaction survives the process being killed;
+    with `fsync` (a SQLite file) it is on the disk, and survives a power cut too.
     """
     return Database(open_backend(url, fsync), flush_every_rows, flush_every_seconds)
 
@@ -114,27 +113,28 @@ class Database:
         if not rows:
             raise TrackerError(f"no run with id {run_id!r} in {self.backend.url}")
         run_id, experiment_id, name, status, experiment_name = rows[0]
-        return Run(self, Experiment(self, experiment_id, experiment_name), run_id, name, status)
+        return self._open_run(run_id) or Run(
+            self, Experiment(self, experiment_id, experiment_name), run_id, name, status
+        )
 
-    def close(self) -> None:
-        """End this database's open runs (as COMPLETED) and close the connection."""
+    def _open_run(self, run_id: int) -> Run | None:
+        """The run object this process writes this run through, if it has it open."""
         for run in open_runs(self):
-            run.end()
+            if run.id == run_id:
+                return run
+        return None
+
+    def close(self, status: str = COMPLETED) -> None:
+        """End this database's open runs with `status` and close the connection."""
+        for run in open_runs(self):
+            run.end(status)
         self.backend.close()
 
     def __enter__(self) -> Database:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _param_row(name: str, value: Any) -> tuple[Any, ...]:
-    check_name(name, "param")
-    encoded = V.encode(value, f"param {name!r}")
-    if encoded.parts:
-        raise TrackerError(f"param {name!r} is {encoded.nbytes} bytes; store it as a field")
-    return (name, *encoded[:5])
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(FAILED if exc_type is not None else COMPLETED)
 
 
 class Experiment:
@@ -159,7 +159,7 @@ class Experiment:
         """Start a run; `links` maps a kind such as "finetunes" to one or more run ids."""
         if name is not None:
             check_name(name, "run")
-        param_rows = [_param_row(key, value) for key, value in (params or {}).items()]
+        param_rows = [param_row(key, value) for key, value in (params or {}).items()]
         tag_list = sorted({check_name(tag, "tag") for tag in tags})
         link_rows = [
             (check_name(kind, "link"), target)
@@ -201,14 +201,17 @@ class Experiment:
                 )
             return int(run_id)
 
-        return Run(self.db, self, self.db.backend.write(create), name, RUNNING)
+        return Run(self.db, self, self.db.backend.write(create), name, RUNNING, opens=True)
 
     def runs(self) -> list[Run]:
         """All runs of this experiment, oldest first."""
         rows = self.db.backend.read(
             "SELECT id, name, status FROM runs WHERE experiment_id = ? ORDER BY id", (self.id,)
         )
-        return [Run(self.db, self, run_id, name, status) for run_id, name, status in rows]
+        return [
+            self.db._open_run(run_id) or Run(self.db, self, run_id, name, status)
+            for run_id, name, status in rows
+        ]
 
     def get_run(self, run_id: int) -> Run:
         """The run with this id, which must belong to this experiment."""

@@ -1,25 +1,38 @@
-"""A run: buffered metric series, fields of any supported type, params, status."""
+"""A run: buffered metric series, fields of any supported type, params, status.
+
+Every value is checked when it is logged or set: a call that brings a bad value raises
+TrackerError and stores nothing of that call, and nothing else is affected. A run may be
+used from several threads; `log()` holds a lock only while it appends to the buffer, never
+while the buffer is written.
+"""
 
 from __future__ import annotations
 
-import atexit
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from tracker import fields
+from tracker import fields, opened
 from tracker import values as V
 from tracker.encoded import CHUNK_BYTES, Encoded
-from tracker.errors import TrackerError
+from tracker.errors import RejectedData, TrackerError, TrackerWarning
+from tracker.params import Params, Tags
 from tracker.schema import VALUE_COLUMNS
+from tracker.values import INT64_MAX, INT64_MIN
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracker.backends import Backend
+    from tracker.backends import Backend, Transaction
 
 RUNNING, COMPLETED, FAILED = "RUNNING", "COMPLETED", "FAILED"
+# The longest name (metric, field, param, tag, run, experiment) in UTF-8 bytes: the same rule
+# on every backend, well inside what a PostgreSQL index entry holds (about 2,700 bytes).
+MAX_NAME_BYTES = 1024
 
 INSERT_METRIC = "INSERT INTO metrics (run_id, name, step, value, value_bits) VALUES (?, ?, ?, ?, ?)"
 UPSERT_FIELD = (
@@ -29,6 +42,13 @@ UPSERT_FIELD = (
     " value_text = excluded.value_text, value_blob = excluded.value_blob,"
     " chunks = excluded.chunks"
 )
+UPSERT_PARAM = (
+    f"INSERT INTO params (run_id, name, {VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind,"
+    " value_real = excluded.value_real, value_int = excluded.value_int,"
+    " value_text = excluded.value_text, value_blob = excluded.value_blob"
+)
+CLEAR_CHUNKS = "DELETE FROM chunks WHERE run_id = ? AND name = ?"
 
 
 # A run knows its database and experiment by what it uses of them (tracker.database builds
@@ -48,34 +68,77 @@ class Named(Protocol):
     name: str
 
 
+class Rejected(NamedTuple):
+    """A value the database refused when it was written, set aside in `run.rejected`."""
+
+    name: str
+    step: int | None  # None for a field
+    value: Any  # the metric's float, or the field's stored form (tracker.encoded.Encoded)
+    reason: str
+
+
 def check_name(name: Any, what: str) -> str:
-    """A name as given, if it is one: a non-empty str without NUL (PostgreSQL refuses NUL)."""
+    """A name as given, if it is one: a non-empty str of UTF-8 text without NUL, not too long."""
     if type(name) is not str or not name or "\x00" in name:
         raise TrackerError(f"{what} names must be non-empty strings without NUL, got {name!r}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise TrackerError(
+            f"{what} name {name!r} is not valid text (it holds a lone surrogate, as from "
+            f"decoding bytes with errors='surrogateescape'); names must be UTF-8 text"
+        ) from None
+    if size > MAX_NAME_BYTES:
+        raise TrackerError(
+            f"{what} name {name[:40]!r}... is {size} bytes; names are at most "
+            f"{MAX_NAME_BYTES} bytes (store long text as a field value)"
+        )
     return name
+
+
+def param_row(name: str, value: Any) -> tuple[Any, ...]:
+    """A param as stored: (name, kind, 4 value columns); large values belong in fields."""
+    check_name(name, "param")
+    encoded = V.encode(value, f"param {name!r}")
+    if encoded.parts or encoded.nbytes > CHUNK_BYTES:
+        raise TrackerError(f"param {name!r} is {encoded.nbytes} bytes; store it as a field")
+    return (name, *encoded[:5])
 
 
 class Run:
     """One run of an experiment; use as a context manager, or call end() yourself."""
 
     def __init__(
-        self, db: Owner, experiment: Named, run_id: int, name: str | None, status: str
+        self,
+        db: Owner,
+        experiment: Named,
+        run_id: int,
+        name: str | None,
+        status: str,
+        *,
+        opens: bool = False,
     ) -> None:
         self.db = db
         self.experiment = experiment
         self.id = run_id
         self.name = name
         self.status = status
+        # Values the database refused at a flush: kept here, never retried, never lost silently.
+        self.rejected: list[Rejected] = []
         self._rows: list[tuple[Any, ...]] = []
         self._fields: dict[str, Encoded] = {}
         self._names: set[str] = set()
         self._chunked: set[str] = set()  # names whose value is in pieces or a file
         self._files: dict[str, str] = {}  # name -> the file holding its value
         self._step = 0
-        self._flush_due = time.monotonic() + db.flush_every_seconds
+        self._buffer_lock = threading.Lock()  # held only to append to or take the buffer
+        self._write_lock = threading.RLock()  # one write of this run at a time, in order
+        self._warned = False
+        self._ending = False  # set while the final write runs: later values would be lost
+        self.flush_due = time.monotonic() + db.flush_every_seconds
         self._params: dict[str, Any] | None = None
-        if status == RUNNING:
-            _OPEN_RUNS[id(self)] = self
+        if opens:
+            opened.add(self)
 
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -83,46 +146,64 @@ class Run:
 
     @property
     def open(self) -> bool:
-        """Whether values can still be logged (the run was started here and not ended)."""
-        return id(self) in _OPEN_RUNS
+        """Whether values can be logged here: the run was started in this process, not ended."""
+        return id(self) in opened.OPEN
 
     def _check_open(self) -> None:
-        if id(self) not in _OPEN_RUNS:
+        if id(self) not in opened.OPEN:
+            if self.status == RUNNING:
+                raise TrackerError(
+                    f"run {self.id} is not open in this process: a run is written only by the "
+                    f"process that started it (this one read it, or was forked from that one)"
+                )
             raise TrackerError(
                 f"run {self.id} is closed ({self.status}); start a new run with "
                 f"experiment.run() to log more"
             )
 
+    def _refuse_ending(self) -> None:
+        raise TrackerError(
+            f"run {self.id} is ending (another thread called end()); nothing more "
+            f"can be logged to it"
+        )
+
     # -- metrics ----------------------------------------------------------------------------
 
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Append one value per name at `step` (default: the previous step plus one)."""
-        if id(self) not in _OPEN_RUNS:
+        if id(self) not in opened.OPEN:
             self._check_open()
-        if step is None:
-            step = self._step
-        elif type(step) is not int:
-            step = _check_step(step)
         if type(values) is not dict and not isinstance(values, Mapping):
             raise TrackerError(f"log() takes a dict of name -> number, got {type(values)}")
-        rows = self._rows
+        if step is not None and type(step) is not int:
+            step = _check_step(step)
         run_id = self.id
         known = self._names
-        logged = len(rows)
-        try:
-            for name, value in values.items():
-                if name not in known:
-                    known.add(check_name(name, "metric"))
-                if type(value) is float and value == value and value != 0.0:  # the common case
-                    rows.append((run_id, name, step, value, None))
-                else:
-                    rows.append((run_id, name, step, *V.metric_columns(name, value)))
-        except BaseException:
-            del rows[logged:]  # a call with one bad value logs nothing
-            raise
-        self._step = step + 1
-        if len(rows) >= self.db.flush_every_rows or time.monotonic() >= self._flush_due:
-            self.flush()
+        with self._buffer_lock:
+            if self._ending:
+                self._refuse_ending()
+            if step is None:
+                step = self._step
+            if not INT64_MIN <= step <= INT64_MAX:
+                raise TrackerError(f"step {step} is outside the 64-bit integer range")
+            rows = self._rows
+            logged = len(rows)
+            try:
+                for name, value in values.items():
+                    if name not in known:
+                        known.add(check_name(name, "metric"))
+                    if type(value) is float and value == value and value != 0.0:  # common case
+                        rows.append((run_id, name, step, value, None))
+                    else:
+                        rows.append((run_id, name, step, *V.metric_columns(name, value)))
+            except BaseException:
+                del rows[logged:]  # a call with one bad value logs nothing
+                raise
+            self._step = step + 1
+            full = len(rows) >= self.db.flush_every_rows
+        if full:  # the flush thread writes it: log() never waits for the database
+            self.flush_due = 0.0
+            opened.wake()
 
     def metrics(self) -> dict[str, list[tuple[int, float | None]]]:
         """Every metric series of this run: name -> [(step, value), ...] in step order."""
@@ -153,23 +234,28 @@ class Run:
         encoded = V.encode(value, f"field {name!r}")
         if encoded.parts or encoded.nbytes > CHUNK_BYTES:
             self._store_large(name, encoded)
-        else:
+            return
+        with self._buffer_lock:
+            if self._ending:
+                self._refuse_ending()
             self._fields[name] = encoded
-            if name in self._chunked:
-                self.flush()
+        if name in self._chunked:
+            self.flush()
 
     def _store_large(self, name: str, encoded: Encoded) -> None:
         """Write a large field now, in a transaction of its own (see tracker.blobs)."""
         from tracker import blobs
 
-        self._fields.pop(name, None)
-        relative = blobs.write(self.db.backend, self.id, name, encoded)
-        self._chunked.add(name)
-        replaced = self._files.pop(name, None)
-        if relative:
-            self._files[name] = relative
-        if replaced:
-            blobs.remove(self.db.backend, replaced)
+        with self._write_lock:  # after any flush holding an older value of this name
+            with self._buffer_lock:
+                self._fields.pop(name, None)
+            relative = blobs.write(self.db.backend, self.id, name, encoded)
+            self._chunked.add(name)
+            replaced = self._files.pop(name, None)
+            if relative:
+                self._files[name] = relative
+            if replaced:
+                blobs.remove(self.db.backend, replaced)
 
     def __getitem__(self, name: str) -> Any:
         """The stored field, with the type, dtype, shape and bits it was stored with."""
@@ -193,9 +279,11 @@ class Run:
         )
         return sorted({row[0] for row in stored} | set(self._fields))
 
+    # -- params, tags, links ----------------------------------------------------------------
+
     @property
-    def params(self) -> dict[str, Any]:
-        """The run's parameters."""
+    def params(self) -> Params:
+        """The run's parameters; `run.params["wd"] = 1e-4` stores one at once."""
         if self._params is None:
             rows = self.db.backend.read(
                 f"SELECT name, {VALUE_COLUMNS} FROM params WHERE run_id = ?",
@@ -204,13 +292,29 @@ class Run:
             self._params = {
                 row[0]: V.decode(Encoded(*row[1:]), f"param {row[0]!r}") for row in rows
             }
-        return dict(self._params)
+        return Params(self._params, self._store_params)
+
+    def _store_params(self, params: dict[str, Any]) -> None:
+        self._check_open()
+        rows = [(self.id, *param_row(name, value)) for name, value in params.items()]
+        self.db.backend.write(lambda tx: tx.executemany(UPSERT_PARAM, rows))
+        if self._params is not None:
+            self._params.update(params)
 
     @property
-    def tags(self) -> list[str]:
-        """The run's tags."""
+    def tags(self) -> Tags:
+        """The run's tags; `run.tags.append("late")` stores one at once."""
         rows = self.db.backend.read("SELECT tag FROM tags WHERE run_id = ?", (self.id,))
-        return sorted(row[0] for row in rows)
+        return Tags((row[0] for row in rows), self._store_tags)
+
+    def _store_tags(self, tags: list[str]) -> None:
+        self._check_open()
+        rows = [(self.id, check_name(tag, "tag")) for tag in tags]
+        self.db.backend.write(
+            lambda tx: tx.executemany(
+                "INSERT INTO tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+            )
+        )
 
     @property
     def links(self) -> dict[str, list[int]]:
@@ -227,10 +331,10 @@ class Run:
 
     def flush(self) -> None:
         """Write everything logged so far in one transaction; durable when this returns."""
-        self._end(None)
+        self._write(None)
 
     def _flush_if_open(self) -> None:
-        if id(self) in _OPEN_RUNS:
+        if id(self) in opened.OPEN:
             self.flush()
 
     def end(self, status: str = COMPLETED) -> None:
@@ -238,42 +342,136 @@ class Run:
         self._check_open()
         if type(status) is not str or not status or status == RUNNING:
             raise TrackerError(f"a run ends with a status such as COMPLETED, got {status!r}")
-        self._end(status)
+        self._write(status)
 
-    def _end(self, status: str | None) -> None:
-        rows, fields = self._rows, self._fields
-        if not (rows or fields or status):
-            return
-        self._rows, self._fields = [], {}
-        ended_at = time.time()
+    def auto_flush(self) -> None:
+        """The flush thread's flush (on the timer, or of a full buffer): on failure the values
+        stay buffered and a warning says so; nothing is raised into the user's code."""
+        try:
+            self._write(None)
+        except Exception as exc:  # also in the flush thread, which must keep running
+            self.flush_due = time.monotonic() + self.db.flush_every_seconds
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"tracker: run {self.id}: values are kept in memory, not yet written "
+                    f"({exc}); the next flush retries",
+                    TrackerWarning,
+                    stacklevel=2,
+                )
+
+    def end_at_exit(self, failed: bool) -> None:
+        """Flush and end the run as the interpreter exits; a failure is printed, not raised."""
+        try:
+            self._write(FAILED if failed else COMPLETED)
+        except Exception as exc:  # never silent: the user sees which run could not be saved
+            print(f"tracker: could not save run {self.id} at exit: {exc}", file=sys.stderr)
+
+    def _write(self, status: str | None) -> None:
+        """Write the buffer (and the status); what cannot be written stays buffered."""
+        with self._write_lock:
+            with self._buffer_lock:
+                rows, fields = self._rows, self._fields
+                self._rows, self._fields = [], {}
+                self._ending = bool(status)
+            pending = [rows] if rows else []
+            try:
+                if rows or fields or status:
+                    self._store(pending, fields, status)
+            except BaseException:
+                with self._buffer_lock:  # nothing is lost: it is written by the next flush
+                    self._ending = False
+                    self._rows = [row for part in pending for row in part] + self._rows
+                    self._fields = {**fields, **self._fields}
+                raise
+            self._warned = False
+            self.flush_due = time.monotonic() + self.db.flush_every_seconds
+            if status:
+                self.status = status
+                opened.remove(self)
+
+    def _store(
+        self, pending: list[list[tuple[Any, ...]]], fields: dict[str, Encoded], status: str | None
+    ) -> None:
+        """Write all in one transaction; if the database refuses a value, set it aside and
+        write the rest. Written parts leave `pending` and `fields` as they are stored."""
         stale = self._chunked.intersection(fields)  # large values replaced by small ones
 
-        def work(tx: Any) -> None:
-            if rows:
-                tx.executemany(INSERT_METRIC, rows)
-            if fields:
-                tx.executemany(
-                    UPSERT_FIELD,
-                    [(self.id, name, *enc[:5], 0) for name, enc in fields.items()],
-                )
-                if stale:
-                    tx.executemany(
-                        "DELETE FROM chunks WHERE run_id = ? AND name = ?",
-                        [(self.id, name) for name in stale],
-                    )
+        def everything(tx: Transaction) -> None:
+            for part in pending:
+                _insert_metrics(tx, part)
+            self._write_fields(tx, fields, stale)
             if status:
-                tx.execute(
-                    "UPDATE runs SET status = ?, ended_at = ? WHERE id = ?",
-                    (status, ended_at, self.id),
-                )
+                self._write_status(tx, status)
 
         try:
-            self.db.backend.write(work)
-        except BaseException:
-            # Nothing is lost: what failed to write stays buffered for the next flush.
-            self._rows = rows + self._rows
-            self._fields = {**fields, **self._fields}
-            raise
+            self.db.backend.write(everything)
+            pending.clear()
+            fields.clear()
+        except RejectedData:
+            self._store_apart(pending, fields, status, stale)
+        self._forget_files(stale)
+
+    def _store_apart(
+        self,
+        pending: list[list[tuple[Any, ...]]],
+        fields: dict[str, Encoded],
+        status: str | None,
+        stale: set[str],
+    ) -> None:
+        """Halve the metric rows until each refused row is alone; each field on its own."""
+        before = len(self.rejected)
+        while pending:
+            part = pending[-1]
+            try:
+                self.db.backend.write(partial(_insert_metrics, rows=part))
+                pending.pop()
+            except RejectedData as exc:
+                pending.pop()
+                if len(part) == 1:
+                    _, name, step, value, bits = part[0]
+                    self.rejected.append(
+                        Rejected(name, step, V.float_from_columns(value, bits), str(exc))
+                    )
+                else:
+                    middle = len(part) // 2
+                    pending += [part[middle:], part[:middle]]
+        for name in list(fields):
+            one = {name: fields[name]}
+            try:
+                self.db.backend.write(partial(self._write_fields, fields=one, stale=stale))
+            except RejectedData as exc:
+                self.rejected.append(Rejected(name, None, fields[name], str(exc)))
+                stale.discard(name)  # the large value it was to replace stays stored
+            del fields[name]
+        if status:
+            self.db.backend.write(lambda tx: self._write_status(tx, status))
+        refused = self.rejected[before:]
+        warnings.warn(
+            f"tracker: run {self.id}: the database refused {len(refused)} value(s), set aside "
+            f"in run.rejected; the rest is stored (first: {refused[0].name!r}: "
+            f"{refused[0].reason})",
+            TrackerWarning,
+            stacklevel=4,
+        )
+
+    def _write_fields(self, tx: Transaction, fields: dict[str, Encoded], stale: set[str]) -> None:
+        if fields:
+            tx.executemany(
+                UPSERT_FIELD, [(self.id, name, *enc[:5], 0) for name, enc in fields.items()]
+            )
+            gone = stale.intersection(fields)
+            if gone:
+                tx.executemany(CLEAR_CHUNKS, [(self.id, name) for name in gone])
+
+    def _write_status(self, tx: Transaction, status: str) -> None:
+        tx.execute(
+            "UPDATE runs SET status = ?, ended_at = ? WHERE id = ?",
+            (status, time.time(), self.id),
+        )
+
+    def _forget_files(self, stale: set[str]) -> None:
+        """Delete the files of large values that small ones replaced."""
         self._chunked.difference_update(stale)
         for name in stale:
             replaced = self._files.pop(name, None)
@@ -281,44 +479,29 @@ class Run:
                 from tracker import blobs
 
                 blobs.remove(self.db.backend, replaced)
-        self._flush_due = time.monotonic() + self.db.flush_every_seconds
-        if status:
-            self.status = status
-            _OPEN_RUNS.pop(id(self), None)
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if id(self) in _OPEN_RUNS:
-            self._end(FAILED if exc_type is not None else COMPLETED)
+        if id(self) in opened.OPEN:
+            self._write(FAILED if exc_type is not None else COMPLETED)
+
+
+def _insert_metrics(tx: Transaction, rows: list[tuple[Any, ...]]) -> None:
+    tx.executemany(INSERT_METRIC, rows)
 
 
 def _check_step(step: Any) -> int:
     try:
         as_int = int(step)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         as_int = None
     if as_int is None or as_int != step or isinstance(step, bool):
         raise TrackerError(f"step must be an integer, got {step!r}")
     return as_int
 
 
-# Runs started in this process and not ended yet, ended at interpreter exit.
-_OPEN_RUNS: dict[int, Run] = {}
-
-
 def open_runs(db: Owner | None = None) -> list[Run]:
     """The runs started in this process and not ended yet: of one database, or all."""
-    return [run for run in _OPEN_RUNS.values() if db is None or run.db is db]
-
-
-@atexit.register
-def _end_open_runs() -> None:
-    # An uncaught exception (sys.last_value) means the program failed.
-    failed = getattr(sys, "last_value", None) is not None
-    for run in list(_OPEN_RUNS.values()):
-        try:
-            run._end(FAILED if failed else COMPLETED)
-        except Exception as exc:  # never silent: the user sees which run could not be saved
-            print(f"tracker: could not save run {run.id} at exit: {exc}", file=sys.stderr)
+    return opened.runs_of(db)

@@ -6,6 +6,7 @@ the native column of their type; the rest are bytes in a documented format:
     none      -                       bool/int  value_int           bigint  value_text (decimal)
     float     value_real (+ value_blob = the 8 IEEE bytes when SQL cannot hold it: NaN, -0.0)
     str       value_text              bytes     value_blob          json    value_text
+              (str and json over 16 MiB: their UTF-8 bytes, stored as large values are)
     datetime  value_text (ISO 8601)   date      value_text (ISO 8601)
     npy       NumPy array, NPY format          npscalar  NumPy scalar as a 0-d NPY array
     arrow     Arrow table, IPC stream          pandas    DataFrame via Arrow, IPC stream
@@ -21,7 +22,7 @@ import math
 import struct
 from typing import Any
 
-from tracker.encoded import Encoded
+from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import TrackerError
 
 _F64 = struct.Struct("<d")
@@ -72,7 +73,8 @@ def metric_columns(name: str, value: Any) -> tuple[float | None, bytes | None]:
                 as_float = float(value)
             except OverflowError:
                 as_float = math.nan
-            if number_kind in "iu" and as_float != value:
+            # int(value), not value: NumPy compares an int64 with a float after rounding it
+            if number_kind in "iu" and (as_float != as_float or int(as_float) != int(value)):
                 raise TrackerError(
                     f"metric {name!r}: the integer {value} has no exact float64 value; "
                     f"store it as a field instead: run[{name!r}] = {value}"
@@ -87,8 +89,10 @@ def metric_columns(name: str, value: Any) -> tuple[float | None, bytes | None]:
 def _json_exact(value: Any, depth: int = 0) -> bool:
     """Whether JSON gives this value back with the same types (no tuples, int keys, NaN...)."""
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
-        return kind is not str or "\x00" not in value
+    if value is None or kind is bool or kind is int:
+        return True
+    if kind is str:
+        return _utf8(value) is not None
     if kind is float:
         return math.isfinite(value)
     if depth > 100:
@@ -97,21 +101,26 @@ def _json_exact(value: Any, depth: int = 0) -> bool:
         return all(_json_exact(item, depth + 1) for item in value)
     if kind is dict:
         return all(
-            type(key) is str and "\x00" not in key and _json_exact(item, depth + 1)
+            type(key) is str and _utf8(key) is not None and _json_exact(item, depth + 1)
             for key, item in value.items()
         )
     return False
 
 
-def _text_ok(text: str) -> bool:
-    # PostgreSQL TEXT holds no NUL, and lone surrogates have no UTF-8 form: pickle those.
+def _utf8(text: str) -> bytes | None:
+    """The text's UTF-8 bytes if SQL TEXT holds it: PostgreSQL refuses NUL, and lone
+    surrogates have no UTF-8 form (such strings are pickled)."""
     if "\x00" in text:
-        return False
+        return None
     try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return None
+
+
+def _text(kind: str, text: str, data: bytes) -> Encoded:
+    """Text in value_text, or as bytes stored in pieces when it is over CHUNK_BYTES."""
+    return Encoded(kind, blob=data) if len(data) > CHUNK_BYTES else Encoded(kind, text=text)
 
 
 def encode(value: Any, what: str) -> Encoded:
@@ -128,14 +137,17 @@ def encode(value: Any, what: str) -> Encoded:
     if kind is float:
         real, bits = float_columns(value)
         return Encoded("float", real=real, blob=bits)
-    if kind is str and _text_ok(value):
-        return Encoded("str", text=value)
+    if kind is str:
+        data = _utf8(value)
+        if data is not None:
+            return _text("str", value, data)
     if kind is bytes:
         return Encoded("bytes", blob=value)
     if (kind is dict or kind is list) and _json_exact(value):
         import json
 
-        return Encoded("json", text=json.dumps(value, ensure_ascii=False, allow_nan=False))
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _text("json", text, text.encode("utf-8"))
     module = kind.__module__.partition(".")[0]
     if module == "datetime":
         import datetime as dt
@@ -175,7 +187,7 @@ def decode(enc: Encoded, what: str) -> Any:
     if kind == "float":
         return float_from_columns(enc.real, enc.blob)
     if kind == "str":
-        return enc.text
+        return enc.text if enc.text is not None else bytes(enc.blob or b"").decode("utf-8")
     if kind == "bytes":
         return bytes(enc.blob or b"")
     if kind == "bigint":
@@ -183,7 +195,7 @@ def decode(enc: Encoded, what: str) -> Any:
     if kind == "json":
         import json
 
-        return json.loads(enc.text)  # type: ignore[arg-type]
+        return json.loads(enc.text if enc.text is not None else bytes(enc.blob or b""))
     if kind in ("datetime", "date"):
         import datetime as dt
 
