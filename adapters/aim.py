@@ -65,8 +65,10 @@ class AimAdapter(Adapter):
         self._repo_dir.mkdir(exist_ok=True)
         self._artifacts = (self._workdir / "aim-artifacts").as_uri()
         self._scratch = self._workdir / "scratch"
-        # Created here so that its cost is `init`, not the first run's start.
-        Repo.from_path(str(self._repo_dir), init=True)
+        # Created here so that its cost is `init`, not the first run's start; opening the
+        # repository opens its index for writing, so it takes its turn with other writers.
+        with self._index_lock():
+            Repo.from_path(str(self._repo_dir), init=True)
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
         """A run with system tracking, system params and terminal log capture off."""

@@ -3,24 +3,29 @@
     nox -s bench
 
 Ratios of medians are printed at the end (see conftest.py). Each comparison uses the same
-database file layout: the tracker's own schema, pragmas and SQL.
+database file layout: the tracker's own schema, pragmas and SQL. Where the two sides must
+alternate round by round (whole processes, log() latency) one test measures both and reports.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracker
-from benchmarks.conftest import RATIOS
+from benchmarks.conftest import RATIOS, report
 from tracker import schema
 from tracker.run import INSERT_METRIC, UPSERT_FIELD
 
@@ -148,10 +153,12 @@ def test_array_load_raw_blob(benchmark: Any, tmp_path: Path) -> None:
     assert np.array_equal(benchmark(load), ARRAY)
 
 
+# A whole process: import, a new database, one run, n values, end, exit.
 TRACKER_SCRIPT = textwrap.dedent("""
     import sys, tracker
     with tracker.connect(sys.argv[1]).experiment("e").run() as run:
-        run.log({"v": 0.5}, step=0)
+        for step in range(int(sys.argv[2])):
+            run.log({"v": 0.5}, step=step)
 """)
 RAW_SCRIPT = textwrap.dedent("""
     import sqlite3, sys
@@ -159,24 +166,113 @@ RAW_SCRIPT = textwrap.dedent("""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE metrics (run_id INTEGER, name TEXT, step INTEGER, value REAL)")
-    conn.execute("INSERT INTO metrics VALUES (1, 'v', 0, 0.5)")
+    rows = ((step,) for step in range(int(sys.argv[2])))
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO metrics VALUES (1, 'v', ?, 0.5)", rows)
+    conn.execute("COMMIT")
     conn.close()
 """)
+# What -I does (no PYTHON* variables, user site or script folder on sys.path), except that
+# PYTHONPATH is this worktree: the test environment may have another checkout installed.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+CLEAN_ENV["PYTHONPATH"] = str(Path(tracker.__file__).parents[1])
 
 
-@pytest.mark.parametrize("script", ["tracker", "raw_sqlite3"])
-def test_whole_process_log_one_value(benchmark: Any, tmp_path: Path, script: str) -> None:
-    """A fresh interpreter that imports, stores one value in a new database and exits."""
-    RATIOS.add(
-        (
-            "test_whole_process_log_one_value[tracker]",
-            "test_whole_process_log_one_value[raw_sqlite3]",
-            2.0,
-        )
+def run_process(code: str, path: Path, n: int) -> float:
+    """Seconds for a fresh interpreter to run `code` on a new database with n values."""
+    command = [sys.executable, "-s", "-P", "-c", code, str(path), str(n)]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=CLEAN_ENV)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("n", [1, 10**4])
+def test_whole_process_log(benchmark: Any, tmp_path: Path, n: int) -> None:
+    """A fresh interpreter that imports the tracker, logs n values to a new file and exits,
+    each round right after the same work in raw sqlite3 (executemany, one commit)."""
+    raw: list[float] = []
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        raw.append(run_process(RAW_SCRIPT, fresh_path(tmp_path), n))
+        return (TRACKER_SCRIPT, fresh_path(tmp_path), n), {}
+
+    benchmark.pedantic(run_process, setup=setup, rounds=20)
+    if not benchmark.stats:  # --benchmark-disable: a smoke run, nothing was timed
+        return
+    benchmark.extra_info["raw_median_s"] = statistics.median(raw)
+    ratio = benchmark.stats.stats.median / statistics.median(raw)
+    report(f"test_whole_process_log[{n}]", "tracker / raw sqlite3 medians", ratio, 1.5)
+
+
+LOG_CALLS = 10**5
+TEN_VALUES = {f"m{i}": 0.5 + i for i in range(10)}
+
+
+def log_p99_us(path: Path, **flush: float) -> float:
+    """The 99th percentile of one log() of 10 values over 10^5 calls, in microseconds."""
+    run = tracker.connect(path, **flush).experiment("e").run()
+    elapsed = np.empty(LOG_CALLS, dtype=np.int64)
+    clock, log = time.perf_counter_ns, run.log
+    for i in range(LOG_CALLS):
+        start = clock()
+        log(TEN_VALUES)
+        elapsed[i] = clock() - start
+    run.end()
+    return float(np.percentile(elapsed, 99)) / 1000
+
+
+def test_log_p99_background_flush(benchmark: Any, tmp_path: Path) -> None:
+    """log() latency while the flush thread writes every 0.1 s, each round right after the
+    same loop with the thread never flushing."""
+    on: list[float] = []
+    off: list[float] = []
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        quiet = {"flush_every_seconds": 1e9, "flush_every_rows": 10**9}
+        off.append(log_p99_us(fresh_path(tmp_path), **quiet))
+        return (fresh_path(tmp_path),), {}
+
+    def flushing(path: Path) -> None:
+        on.append(log_p99_us(path, flush_every_seconds=0.1))
+
+    benchmark.pedantic(flushing, setup=setup, rounds=5)
+    p99_on, p99_off = statistics.median(on), statistics.median(off)
+    benchmark.extra_info.update(p99_us_flushing=p99_on, p99_us_quiet=p99_off)
+    report("test_log_p99_background_flush", "p99 of log() (10 values)", p99_on, 5.0, " us")
+    report("test_log_p99_background_flush", "p99 flushing / p99 quiet", p99_on / p99_off, 1.5)
+
+
+@pytest.fixture(scope="module")
+def thousand_runs(tmp_path_factory: pytest.TempPathFactory) -> tracker.Experiment:
+    """An experiment of 10^3 ended runs of 10^3 values of one metric each."""
+    path = tmp_path_factory.mktemp("read") / "runs.db"
+    experiment = tracker.connect(path, flush_every_rows=10**9).experiment("e")
+    for _ in range(1000):
+        with experiment.run() as run:
+            for step in range(1000):
+                run.log({"loss": 1.0 / (step + 1)}, step=step)
+    return experiment
+
+
+def test_metrics_df_tracker(benchmark: Any, thousand_runs: tracker.Experiment) -> None:
+    """experiment.metrics_df() of 10^6 values."""
+    RATIOS.add(("test_metrics_df_tracker", "test_metrics_df_raw_sqlite3", 1.5))
+    frame = benchmark.pedantic(thousand_runs.metrics_df, rounds=5)
+    assert len(frame) == 10**6
+
+
+def test_metrics_df_raw_sqlite3(benchmark: Any, thousand_runs: tracker.Experiment) -> None:
+    """The floor: the same rows by one SELECT into the same DataFrame."""
+    conn = sqlite3.connect(thousand_runs.db.backend.path)  # type: ignore[attr-defined]
+    select = (
+        "SELECT run_id, name, step, value FROM metrics"
+        " WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
+        " ORDER BY run_id, name, step"
     )
-    code = TRACKER_SCRIPT if script == "tracker" else RAW_SCRIPT
-    benchmark.pedantic(
-        lambda path: subprocess.run([sys.executable, "-c", code, str(path)], check=True),
-        setup=lambda: ((fresh_path(tmp_path),), {}),
-        rounds=30,
-    )
+    columns = ["run_id", "name", "step", "value"]
+
+    def read() -> pd.DataFrame:
+        return pd.DataFrame(conn.execute(select, (thousand_runs.id,)).fetchall(), columns=columns)
+
+    frame = benchmark.pedantic(read, rounds=5)
+    pd.testing.assert_frame_equal(frame, thousand_runs.metrics_df())

@@ -83,4 +83,6 @@ def _parse_header(data: bytes) -> tuple[np.ndarray, int] | None:
     npy.read_magic(stream)
     read = npy.read_array_header_1_0 if major == 1 else npy.read_array_header_2_0
     shape, fortran_order, dtype = read(stream)
+    if dtype.hasobject:  # never written (see encode); np.empty would touch all its memory
+        raise ValueError("the NPY header names an object dtype")
     return np.empty(shape, dtype=dtype, order="F" if fortran_order else "C"), stream.tell()

@@ -10,10 +10,11 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracker.errors import RejectedData, TrackerError
+from tracker.errors import RejectedData, TrackerError, TrackerWarning
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Row = tuple[Any, ...]
 
-# How long a writer keeps retrying a database another process holds locked.
+# How long a writer keeps retrying a database another process holds locked, and after how
+# long it says that it is waiting.
 LOCK_PATIENCE_SECONDS = 300.0
+LOCK_WARNING_SECONDS = 5.0
 
 
 class Transaction:
@@ -44,6 +47,17 @@ class Backend:
     url: str
     # Where large values go as files (beside a SQLite file); "": into the database.
     files_path = ""
+    # Run once, before the first write of this connection: reading never changes a database.
+    before_first_write: Callable[[], None] | None = None
+
+    def _first_write(self) -> None:
+        prepare, self.before_first_write = self.before_first_write, None
+        if prepare is not None:
+            try:
+                prepare()
+            except BaseException:
+                self.before_first_write = prepare
+                raise
 
     @property
     def files_dir(self) -> Path | None:
@@ -78,9 +92,11 @@ def open_backend(url: str | os.PathLike[str] | None, fsync: bool = False) -> Bac
         return SQLiteBackend(text, fsync)
     scheme = text.partition("://")[0].lower()
     if scheme == "sqlite":
-        path = text[len("sqlite://") :].partition("?")[0]
+        path, _, query = text[len("sqlite://") :].partition("?")
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
-        return SQLiteBackend(path or ":memory:", fsync)
+        if query not in ("", "mode=ro"):
+            raise TrackerError(f"unknown option {query!r} in {text}; the one option is ?mode=ro")
+        return SQLiteBackend(path or ":memory:", fsync, read_only=query == "mode=ro")
     return SQLAlchemyBackend(text)
 
 
@@ -112,19 +128,36 @@ _SQLITE_REFUSALS = (
 
 
 class SQLiteBackend(Backend):
-    """An embedded SQLite file in WAL mode; several processes may write at once."""
+    """An embedded SQLite file in WAL mode; several processes may write at once.
+
+    A file this process cannot write (or `?mode=ro`) is opened read-only: it can be read,
+    and a write says why it cannot be.
+    """
 
     dialect = "sqlite"
 
-    def __init__(self, path: str, fsync: bool = False) -> None:
+    def __init__(self, path: str, fsync: bool = False, read_only: bool = False) -> None:
         self.url = f"sqlite:///{path}"
         self.path = path
+        self.fsync = fsync
+        target = path
         if path not in ("", ":memory:") and not path.startswith("file:"):
-            self.files_path = os.path.abspath(path) + ".objects"
+            full = os.path.abspath(path)
+            self.files_path = full + ".objects"
+            folder_writable = os.access(os.path.dirname(full), os.W_OK)
+            if os.path.exists(path):
+                read_only = read_only or not (os.access(path, os.W_OK) and folder_writable)
+            elif read_only:
+                raise TrackerError(f"no SQLite database at {path!r} to open read-only")
+            if read_only:
+                # WAL's shared-memory file cannot be made in a read-only folder: read as is.
+                target = f"file:{full}?mode=ro" + ("" if folder_writable else "&immutable=1")
+        self.read_only = read_only
         try:
             # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT below.
+            # A short busy timeout: the retry loop below waits, and says that it waits.
             self.conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10.0
+                target, isolation_level=None, check_same_thread=False, timeout=1.0, uri=read_only
             )
         except sqlite3.Error as exc:
             raise TrackerError(
@@ -133,21 +166,43 @@ class SQLiteBackend(Backend):
             ) from None
         self._tx = _SQLiteTransaction(self.conn)
         self._lock = threading.RLock()  # one connection, shared by the threads of a process
+        self._journal_set = False
+
+    def _set_journal(self) -> None:
         # WAL: readers never block the writer and a killed process cannot corrupt the file;
         # synchronous=NORMAL keeps every commit through an application crash (not a power
-        # cut), FULL fsyncs every commit so that it survives a power cut too.
+        # cut), FULL fsyncs every commit so that it survives a power cut too. Set at the
+        # first write, not at opening: opening a database to read it changes nothing.
+        if self.read_only:
+            raise TrackerError(
+                f"SQLite database {self.path!r} is open read-only (?mode=ro, or a file or "
+                f"folder this process cannot write); nothing was written"
+            )
         self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL").fetchall())
-        self.conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+        self._journal_set = True
 
     def _retry(self, attempt: Callable[[], T]) -> T:
-        deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+        started = time.monotonic()
+        deadline = started + LOCK_PATIENCE_SECONDS
+        warned = False
         delay = 0.001
         while True:
             try:
                 return attempt()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
+                now = time.monotonic()
+                if not _is_busy(exc) or now > deadline:
                     raise self._error(exc) from None
+                if not warned and now - started > LOCK_WARNING_SECONDS:
+                    warned = True
+                    warnings.warn(
+                        f"tracker: waiting for {self.path!r}, which another process holds "
+                        f"locked ({now - started:.0f} s so far; giving up after "
+                        f"{LOCK_PATIENCE_SECONDS:.0f} s)",
+                        TrackerWarning,
+                        stacklevel=3,
+                    )
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
             except _SQLITE_REFUSALS as exc:
@@ -167,7 +222,15 @@ class SQLiteBackend(Backend):
                 f"{self.path!r} stayed locked by another writer for {LOCK_PATIENCE_SECONDS:.0f}"
                 f" s; is a process stuck holding it?"
             )
-        return TrackerError(f"SQLite database {self.path!r}: {exc}")
+        hint = ""
+        if "full" in str(exc) or "I/O error" in str(exc):
+            hint = (
+                "; is the disk full? Free some space and flush again: what was logged stays "
+                "in memory until it is written"
+            )
+        elif "readonly" in str(exc):
+            hint = "; it is read-only to this process (check the file's and folder's rights)"
+        return TrackerError(f"SQLite database {self.path!r}: {exc}{hint}")
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         def attempt() -> T:
@@ -183,6 +246,9 @@ class SQLiteBackend(Backend):
             return result
 
         with self._lock:
+            if not self._journal_set:
+                self._set_journal()
+            self._first_write()
             return self._retry(attempt)
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -280,6 +346,7 @@ class SQLAlchemyBackend(Backend):
     def write(self, work: Callable[[Transaction], T]) -> T:
         deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
         with self._lock:
+            self._first_write()
             while True:
                 try:
                     with self.conn.begin():

@@ -86,7 +86,12 @@ def read(backend: Backend, run_id: int, name: str, row: tuple[Any, ...]) -> Any:
     if kind in ("npy", "npscalar"):
         from tracker import arrays
 
-        return arrays.decode_chunks(kind, pieces)  # filled in place: no second copy
+        try:
+            return arrays.decode_chunks(kind, pieces)  # filled in place: no second copy
+        except TrackerError:
+            raise
+        except Exception as exc:
+            raise V.damaged(what, exc) from None
     return V.decode(Encoded(kind, blob=b"".join(pieces)), what)
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tracker import schema
+from tracker import liveness, schema
 from tracker.backends import Backend, Transaction, open_backend
 from tracker.errors import TrackerError
 from tracker.run import COMPLETED, FAILED, RUNNING, Run, check_name, open_runs, param_row
@@ -16,11 +16,12 @@ from tracker.schema import VALUE_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-_TABLE_EXISTS = {
-    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-    "postgresql": "SELECT count(*) FROM information_schema.tables"
-    " WHERE table_schema = current_schema() AND table_name = ?",
+_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    "postgresql": "SELECT table_name FROM information_schema.tables"
+    " WHERE table_schema = current_schema()",
 }
+WRITER_COLUMNS = "writer_host, writer_pid, seen_at"
 
 
 def connect(
@@ -29,8 +30,13 @@ def connect(
     flush_every_rows: int = 100_000,
     flush_every_seconds: float = 2.0,
     fsync: bool = False,
+    create_schema: bool = False,
 ) -> Database:
     """Open (creating if needed) a tracking database: ./tracker.db, a path, or a URL.
+
+    Opening a database only reads it (`sqlite:///path?mode=ro`, or a file this process
+    cannot write, is read-only); a new or empty one gets the tracker's tables, and one that
+    holds other tables gets them only with `create_schema=True`.
 
     Metric values and fields are buffered and written in one transaction by a background
     thread when a run has `flush_every_rows` of them or `flush_every_seconds` after its last
@@ -38,33 +44,79 @@ def connect(
     ends, and at interpreter exit. A written transaction survives the process being killed;
     with `fsync` (a SQLite file) it is on the disk, and survives a power cut too.
     """
-    return Database(open_backend(url, fsync), flush_every_rows, flush_every_seconds)
+    backend = open_backend(url, fsync)
+    try:
+        return Database(backend, flush_every_rows, flush_every_seconds, create_schema)
+    except BaseException:
+        backend.close()
+        raise
 
 
 class Database:
     """A connection to one tracking database."""
 
-    def __init__(self, backend: Backend, flush_every_rows: int, flush_every_seconds: float):
+    def __init__(
+        self,
+        backend: Backend,
+        flush_every_rows: int,
+        flush_every_seconds: float,
+        create_schema: bool = False,
+    ):
         self.backend = backend
         self.flush_every_rows = flush_every_rows
         self.flush_every_seconds = flush_every_seconds
         self._experiment_ids: dict[str, int] = {}
-        self._ensure_schema()
+        self.schema_version = self._ensure_schema(create_schema)
 
     def __repr__(self) -> str:
         return f"<tracker.Database {self.backend.url}>"
 
-    def _ensure_schema(self) -> None:
-        exists = self.backend.read(_TABLE_EXISTS[self.backend.dialect], ("tracker_meta",))
-        if not exists[0][0]:
+    def _ensure_schema(self, create: bool) -> int:
+        """The stored schema version; a new database gets the schema, an older one is
+        upgraded at its first write (so that reading it changes nothing)."""
+        tables = {row[0] for row in self.backend.read(_TABLES[self.backend.dialect])}
+        if "tracker_meta" not in tables:
+            if tables and not create:
+                raise TrackerError(
+                    f"{self.backend.url} holds other tables ({', '.join(sorted(tables)[:5])}) "
+                    f"and no tracker tables; pass connect(..., create_schema=True) to add them"
+                )
             self.backend.write(self._create_schema)
-        rows = self.backend.read("SELECT value FROM tracker_meta WHERE key = 'schema_version'")
-        stored = int(rows[0][0])
+        stored = self._stored_version()
         if stored > schema.SCHEMA_VERSION:
             raise TrackerError(
                 f"{self.backend.url} was written by a newer tracker (schema {stored}, this one "
                 f"reads up to {schema.SCHEMA_VERSION}); upgrade trackbench"
             )
+        if stored < schema.SCHEMA_VERSION:
+            self.backend.before_first_write = self._upgrade
+        return stored
+
+    def _stored_version(self, tx: Transaction | None = None) -> int:
+        query = "SELECT value FROM tracker_meta WHERE key = 'schema_version'"
+        rows = tx.execute(query) if tx is not None else self.backend.read(query)
+        return int(rows[0][0])
+
+    def _upgrade(self) -> None:
+        def upgrade(tx: Transaction) -> None:
+            if self.backend.dialect == "postgresql":
+                tx.execute("SELECT pg_advisory_xact_lock(7305917)")
+            stored = self._stored_version(tx)  # another process may have upgraded it
+            if stored < schema.SCHEMA_VERSION:
+                for statement in schema.upgrade(self.backend.dialect, stored):
+                    tx.execute(statement)
+                tx.execute(
+                    "UPDATE tracker_meta SET value = ? WHERE key = 'schema_version'",
+                    (str(schema.SCHEMA_VERSION),),
+                )
+
+        self.backend.write(upgrade)
+        self.schema_version = schema.SCHEMA_VERSION
+
+    @property
+    def writer_columns(self) -> str:
+        """The runs table's writer columns to select (NULLs in a database not upgraded yet)."""
+        return WRITER_COLUMNS if self.schema_version >= 2 else "NULL, NULL, NULL"
 
     def _create_schema(self, tx: Transaction) -> None:
         if self.backend.dialect == "postgresql":
@@ -106,15 +158,21 @@ class Database:
     def get_run(self, run_id: int) -> Run:
         """The run with this id, in any experiment."""
         rows = self.backend.read(
-            "SELECT r.id, r.experiment_id, r.name, r.status, e.name FROM runs r"
-            " JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
+            f"SELECT r.id, r.name, r.status, {self.writer_columns}, r.experiment_id, e.name"
+            " FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
             (run_id,),
         )
         if not rows:
             raise TrackerError(f"no run with id {run_id!r} in {self.backend.url}")
-        run_id, experiment_id, name, status, experiment_name = rows[0]
+        *row, experiment_id, experiment_name = rows[0]
+        return self._run_from(Experiment(self, experiment_id, experiment_name), tuple(row))
+
+    def _run_from(self, experiment: Experiment, row: tuple[Any, ...]) -> Run:
+        """The run of a row (id, name, status, writer columns): this process's open run
+        object if it writes it, else one to read it by, LOST if its writer is gone."""
+        run_id, name, status, host, pid, seen_at = row
         return self._open_run(run_id) or Run(
-            self, Experiment(self, experiment_id, experiment_name), run_id, name, status
+            self, experiment, run_id, name, liveness.shown_status(status, host, pid, seen_at)
         )
 
     def _open_run(self, run_id: int) -> Run | None:
@@ -171,6 +229,7 @@ class Experiment:
                 raise TrackerError(f"links name runs by their integer id, got {target!r}")
 
         def create(tx: Transaction) -> int:
+            now = time.time()
             if link_rows:
                 targets = sorted({target for _, target in link_rows})
                 marks = ", ".join("?" * len(targets))
@@ -179,9 +238,9 @@ class Experiment:
                 if missing:
                     raise TrackerError(f"links: no run with id {sorted(missing)}")
             run_id = tx.execute(
-                "INSERT INTO runs (experiment_id, name, status, created_at)"
-                " VALUES (?, ?, ?, ?) RETURNING id",
-                (self.id, name, RUNNING, time.time()),
+                f"INSERT INTO runs (experiment_id, name, status, created_at, {WRITER_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (self.id, name, RUNNING, now, liveness.HOST, os.getpid(), now),
             )[0][0]
             if param_rows:
                 tx.executemany(
@@ -206,12 +265,11 @@ class Experiment:
     def runs(self) -> list[Run]:
         """All runs of this experiment, oldest first."""
         rows = self.db.backend.read(
-            "SELECT id, name, status FROM runs WHERE experiment_id = ? ORDER BY id", (self.id,)
+            f"SELECT id, name, status, {self.db.writer_columns} FROM runs"
+            " WHERE experiment_id = ? ORDER BY id",
+            (self.id,),
         )
-        return [
-            self.db._open_run(run_id) or Run(self.db, self, run_id, name, status)
-            for run_id, name, status in rows
-        ]
+        return [self.db._run_from(self, row) for row in rows]
 
     def get_run(self, run_id: int) -> Run:
         """The run with this id, which must belong to this experiment."""
@@ -230,7 +288,8 @@ class Experiment:
         from tracker import frames
 
         self._flush_open_runs()
-        return frames.runs_frame(self.db.backend, self.id, objects)
+        mine = {run.id for run in open_runs(self.db)}
+        return frames.runs_frame(self.db.backend, self.id, objects, self.db.writer_columns, mine)
 
     def metrics_df(self) -> pd.DataFrame:
         """Every metric value of this experiment: run_id, name, step, value (long form)."""

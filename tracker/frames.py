@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tracker import fields
+from tracker import fields, liveness
 from tracker import values as V
 from tracker.encoded import Encoded
+from tracker.errors import TrackerWarning
 from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
     from tracker.backends import Backend
 
 
-def runs_frame(backend: Backend, experiment_id: int, objects: bool) -> pd.DataFrame:
-    """One row per run of an experiment, params and fields as prefixed columns."""
+def runs_frame(
+    backend: Backend, experiment_id: int, objects: bool, writer_columns: str, mine: set[int]
+) -> pd.DataFrame:
+    """One row per run of an experiment, params and fields as prefixed columns.
+
+    `mine`: the runs open in this process (alive whatever their last sign of life says).
+    """
     runs = backend.read(
-        "SELECT id, name, status, created_at, ended_at FROM runs WHERE experiment_id = ?"
-        " ORDER BY id",
+        f"SELECT id, name, status, created_at, ended_at, {writer_columns} FROM runs"
+        " WHERE experiment_id = ? ORDER BY id",
         (experiment_id,),
     )
     in_experiment = "run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
@@ -33,7 +40,9 @@ def runs_frame(backend: Backend, experiment_id: int, objects: bool) -> pd.DataFr
     columns: dict[str, Any] = {
         "id": [row[0] for row in runs],
         "name": [row[1] for row in runs],
-        "status": [row[2] for row in runs],
+        "status": [
+            liveness.shown_status(row[2], row[5], row[6], row[7], row[0] in mine) for row in runs
+        ],
         "created_at": pd.to_datetime([row[3] for row in runs], unit="s", utc=True),
         "ended_at": pd.to_datetime([row[4] for row in runs], unit="s", utc=True),
         "tags": [tags.get(row[0], []) for row in runs],
@@ -57,9 +66,29 @@ def runs_frame(backend: Backend, experiment_id: int, objects: bool) -> pd.DataFr
         (experiment_id, *(() if objects else V.SCALAR_KINDS)),
     ):
         put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
+    if not objects:
+        _warn_unknown_kinds(backend, in_experiment, experiment_id)
     for column in sorted(extra, key=lambda c: (not c.startswith("params."), c)):
         columns[column] = extra[column]
     return pd.DataFrame(columns)
+
+
+def _warn_unknown_kinds(backend: Backend, in_experiment: str, experiment_id: int) -> None:
+    """Fields of a kind this version cannot read (a newer tracker's) are named, not dropped."""
+    marks = ", ".join("?" * len(V.ALL_KINDS))
+    unknown = backend.read(
+        f"SELECT DISTINCT name, kind FROM fields WHERE {in_experiment} AND kind NOT IN ({marks})"
+        " ORDER BY name",
+        (experiment_id, *V.ALL_KINDS),
+    )
+    if unknown:
+        listed = ", ".join(f"{name!r} ({kind})" for name, kind in unknown[:5])
+        warnings.warn(
+            f"tracker: runs_df() leaves out fields of kinds this version cannot read: {listed}; "
+            f"upgrade the tracker to see them",
+            TrackerWarning,
+            stacklevel=3,
+        )
 
 
 def metrics_frame(backend: Backend, where: str, params: Sequence[Any]) -> pd.DataFrame:

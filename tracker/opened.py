@@ -19,7 +19,8 @@ class OpenRun(Protocol):
 
     id: int
     db: Any
-    flush_due: float
+    flush_due: float  # time.monotonic() of its next flush
+    beat_due: float  # and of its next sign of life
 
     def auto_flush(self) -> None:
         """Write what is buffered; on failure keep it and warn (never raise)."""
@@ -70,9 +71,9 @@ def _flush_loop() -> None:
         now = time.monotonic()
         sleep = _IDLE_SECONDS
         for run in list(OPEN.values()):
-            if run.flush_due <= now:
+            if min(run.flush_due, run.beat_due) <= now:
                 run.auto_flush()
-            sleep = min(sleep, max(run.flush_due - time.monotonic(), 0.0))
+            sleep = min(sleep, max(min(run.flush_due, run.beat_due) - time.monotonic(), 0.0))
         _wake.wait(sleep)
         _wake.clear()
 

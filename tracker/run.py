@@ -21,7 +21,7 @@ from tracker import values as V
 from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import RejectedData, TrackerError, TrackerWarning
 from tracker.params import Params, Tags
-from tracker.schema import VALUE_COLUMNS
+from tracker.schema import HEARTBEAT_SECONDS, VALUE_COLUMNS
 from tracker.values import INT64_MAX, INT64_MIN
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ class Run:
         self._warned = False
         self._ending = False  # set while the final write runs: later values would be lost
         self.flush_due = time.monotonic() + db.flush_every_seconds
+        self.beat_due = time.monotonic() + HEARTBEAT_SECONDS  # when it shows it is alive
         self._params: dict[str, Any] | None = None
         if opens:
             opened.add(self)
@@ -345,10 +346,11 @@ class Run:
         self._write(status)
 
     def auto_flush(self) -> None:
-        """The flush thread's flush (on the timer, or of a full buffer): on failure the values
-        stay buffered and a warning says so; nothing is raised into the user's code."""
+        """The flush thread's flush (on the timer, of a full buffer, or to show the run is
+        alive): on failure the values stay buffered and a warning says so; nothing is raised
+        into the user's code."""
         try:
-            self._write(None)
+            self._write(None, beat=time.monotonic() >= self.beat_due)
         except Exception as exc:  # also in the flush thread, which must keep running
             self.flush_due = time.monotonic() + self.db.flush_every_seconds
             if not self._warned:
@@ -367,16 +369,18 @@ class Run:
         except Exception as exc:  # never silent: the user sees which run could not be saved
             print(f"tracker: could not save run {self.id} at exit: {exc}", file=sys.stderr)
 
-    def _write(self, status: str | None) -> None:
-        """Write the buffer (and the status); what cannot be written stays buffered."""
+    def _write(self, status: str | None, beat: bool = False) -> None:
+        """Write the buffer (and the status, and a sign of life); what cannot be written stays
+        buffered."""
         with self._write_lock:
             with self._buffer_lock:
                 rows, fields = self._rows, self._fields
                 self._rows, self._fields = [], {}
                 self._ending = bool(status)
             pending = [rows] if rows else []
+            wrote = bool(rows or fields or status or beat)
             try:
-                if rows or fields or status:
+                if wrote:
                     self._store(pending, fields, status)
             except BaseException:
                 with self._buffer_lock:  # nothing is lost: it is written by the next flush
@@ -386,6 +390,8 @@ class Run:
                 raise
             self._warned = False
             self.flush_due = time.monotonic() + self.db.flush_every_seconds
+            if wrote:
+                self.beat_due = time.monotonic() + HEARTBEAT_SECONDS
             if status:
                 self.status = status
                 opened.remove(self)
@@ -401,8 +407,7 @@ class Run:
             for part in pending:
                 _insert_metrics(tx, part)
             self._write_fields(tx, fields, stale)
-            if status:
-                self._write_status(tx, status)
+            self._write_status(tx, status)
 
         try:
             self.db.backend.write(everything)
@@ -444,8 +449,7 @@ class Run:
                 self.rejected.append(Rejected(name, None, fields[name], str(exc)))
                 stale.discard(name)  # the large value it was to replace stays stored
             del fields[name]
-        if status:
-            self.db.backend.write(lambda tx: self._write_status(tx, status))
+        self.db.backend.write(lambda tx: self._write_status(tx, status))
         refused = self.rejected[before:]
         warnings.warn(
             f"tracker: run {self.id}: the database refused {len(refused)} value(s), set aside "
@@ -464,11 +468,16 @@ class Run:
             if gone:
                 tx.executemany(CLEAR_CHUNKS, [(self.id, name) for name in gone])
 
-    def _write_status(self, tx: Transaction, status: str) -> None:
-        tx.execute(
-            "UPDATE runs SET status = ?, ended_at = ? WHERE id = ?",
-            (status, time.time(), self.id),
-        )
+    def _write_status(self, tx: Transaction, status: str | None) -> None:
+        """The run's end (with a status) or its sign of life: every write shows the latter."""
+        now = time.time()
+        if status:
+            tx.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, seen_at = ? WHERE id = ?",
+                (status, now, now, self.id),
+            )
+        else:
+            tx.execute("UPDATE runs SET seen_at = ? WHERE id = ?", (now, self.id))
 
     def _forget_files(self, stale: set[str]) -> None:
         """Delete the files of large values that small ones replaced."""

@@ -26,6 +26,12 @@ def encode_dataframe(frame: Any, what: str) -> Encoded:
     """A DataFrame through Arrow, keeping its index and dtypes in Arrow's pandas metadata."""
     import pyarrow as pa
 
+    if not frame.columns.is_unique:  # from_pandas refuses them with an error naming no fix
+        repeated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
+        raise TrackerError(
+            f"cannot store {what}: the DataFrame has duplicate column names {repeated}; rename "
+            f"the columns so that each name is unique"
+        )
     try:
         table = pa.Table.from_pandas(frame, preserve_index=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -41,4 +47,7 @@ def decode(kind: str, data: bytes) -> Any:
     import pyarrow as pa
 
     table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    # Reading checks only the stream's framing: damaged offsets or lengths would make
+    # to_pandas(), or the caller's own use of the table, read outside its buffers.
+    table.validate(full=True)
     return table.to_pandas() if kind == "pandas" else table

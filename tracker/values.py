@@ -7,13 +7,16 @@ the native column of their type; the rest are bytes in a documented format:
     float     value_real (+ value_blob = the 8 IEEE bytes when SQL cannot hold it: NaN, -0.0)
     str       value_text              bytes     value_blob          json    value_text
               (str and json over 16 MiB: their UTF-8 bytes, stored as large values are)
-    datetime  value_text (ISO 8601)   date      value_text (ISO 8601)
+    datetime  value_text (ISO 8601; a zoneinfo zone's key follows in brackets, as RFC 9557
+              writes it: 2026-03-29T03:30:00+02:00[Europe/Paris])
+    date      value_text (ISO 8601)
     npy       NumPy array, NPY format          npscalar  NumPy scalar as a 0-d NPY array
     arrow     Arrow table, IPC stream          pandas    DataFrame via Arrow, IPC stream
     pickle    any other value, loaded only through the allow-list (tracker.safepickle)
 
 NumPy, pandas and PyArrow are imported only when a value of theirs is stored or loaded; so
-are json, datetime and pickle, to keep `import tracker` cheap.
+are json, datetime, zoneinfo and pickle, to keep `import tracker` cheap. A stored value that
+cannot be read back (damaged bytes) raises TrackerError, whatever its kind.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ SCALAR_KINDS = (
     "date",
     "npscalar",
 )
+# Every kind decode() can read.
+ALL_KINDS = (*SCALAR_KINDS, "npy", "arrow", "pandas", "pickle")
 
 
 def float_columns(value: float) -> tuple[float | None, bytes | None]:
@@ -152,8 +157,14 @@ def encode(value: Any, what: str) -> Encoded:
     if module == "datetime":
         import datetime as dt
 
-        if kind is dt.datetime and (value.tzinfo is None or type(value.tzinfo) is dt.timezone):
+        zone = value.tzinfo if kind is dt.datetime else None
+        if kind is dt.datetime and (zone is None or type(zone) is dt.timezone):
             return Encoded("datetime", text=value.isoformat())
+        if type(zone).__module__.startswith("zoneinfo"):  # imported already: a zone is here
+            from zoneinfo import ZoneInfo
+
+            if type(zone) is ZoneInfo and zone.key is not None:
+                return Encoded("datetime", text=f"{value.isoformat()}[{zone.key}]")
         if kind is dt.date:
             return Encoded("date", text=value.isoformat())
     elif module == "numpy":
@@ -175,8 +186,41 @@ def encode(value: Any, what: str) -> Encoded:
     return Encoded("pickle", blob=safepickle.dumps(value, what))
 
 
+def damaged(what: str, exc: Exception) -> TrackerError:
+    """The error for a stored value whose bytes cannot be read back as its kind."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return TrackerError(
+        f"{what} is damaged ({reason}); restore the database from a copy or store the value again"
+    )
+
+
 def decode(enc: Encoded, what: str) -> Any:
     """The value stored as `enc` (whose blob holds all its bytes), same type and bits."""
+    try:
+        return _decode(enc, what)
+    except TrackerError:
+        raise
+    except Exception as exc:  # bytes changed on disk or by hand: any error a parser raises
+        raise damaged(what, exc) from None
+
+
+def _zoned_datetime(text: str) -> Any:
+    """A datetime written with its zone key; the stored offset chooses the fold."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    stamp, _, key = text[:-1].partition("[")
+    fixed = dt.datetime.fromisoformat(stamp)
+    zone = ZoneInfo(key)
+    for fold in (0, 1):
+        zoned = fixed.replace(tzinfo=zone, fold=fold)
+        if zoned.utcoffset() == fixed.utcoffset():
+            return zoned
+    # The zone's rules changed since the value was stored: the offset keeps the instant.
+    return fixed.astimezone(zone)
+
+
+def _decode(enc: Encoded, what: str) -> Any:
     kind = enc.kind
     if kind == "none":
         return None
@@ -196,6 +240,8 @@ def decode(enc: Encoded, what: str) -> Any:
         import json
 
         return json.loads(enc.text if enc.text is not None else bytes(enc.blob or b""))
+    if kind == "datetime" and enc.text is not None and enc.text.endswith("]"):
+        return _zoned_datetime(enc.text)
     if kind in ("datetime", "date"):
         import datetime as dt
 

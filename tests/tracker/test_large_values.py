@@ -74,3 +74,14 @@ def test_in_memory_databases_keep_large_values_in_pieces() -> None:
         run["a"] = BIG
         assert np.array_equal(run["a"], BIG)
         assert db.backend.files_dir is None
+
+
+def test_a_truncated_file_says_the_value_is_damaged(tmp_path: Path) -> None:
+    with tracker.connect(tmp_path / "x.db") as db:
+        with db.experiment("e").run() as run:
+            run["a"] = BIG
+        (path,) = stored_files(db)
+        with open(path, "r+b") as stored:
+            stored.truncate(CHUNK_BYTES // 2)
+        with pytest.raises(tracker.TrackerError, match=r"field 'a' of run \d+ is damaged \("):
+            db.get_run(run.id)["a"]

@@ -51,19 +51,25 @@ def _python(script: str, *args: str) -> subprocess.Popen[str]:
 def test_a_reader_in_another_process_does_not_end_the_writers_run(tmp_path: Path, how: str) -> None:
     path, go_on = str(tmp_path / "t.db"), tmp_path / "go-on"
     writer = _python(WRITER, path, str(go_on))
-    assert writer.stdout is not None
-    run_id = int(writer.stdout.readline())
-    reader = _python(READER, path, how)
-    out, _ = reader.communicate(timeout=60)
-    assert reader.returncode == 0
-    assert out.split()[0] == "RUNNING"
-    with tracker.connect(path) as db:
-        assert db.get_run(run_id).status == "RUNNING"  # the reader left it as it was
-        go_on.touch()
-        writer.communicate(timeout=60)
-        assert writer.returncode == 0
-        done = db.get_run(run_id)
-        assert done.status == "COMPLETED" and done.metrics() == {"loss": [(0, 1.0), (1, 0.5)]}
+    try:
+        assert writer.stdout is not None
+        run_id = int(writer.stdout.readline())
+        reader = _python(READER, path, how)
+        out, _ = reader.communicate(timeout=60)
+        assert reader.returncode == 0
+        assert out.split()[0] == "RUNNING"
+        with tracker.connect(path) as db:
+            assert db.get_run(run_id).status == "RUNNING"  # the reader left it as it was
+            go_on.touch()
+            writer.communicate(timeout=60)
+            assert writer.returncode == 0
+            done = db.get_run(run_id)
+            assert done.status == "COMPLETED"
+            assert done.metrics() == {"loss": [(0, 1.0), (1, 0.5)]}
+    finally:
+        go_on.touch()  # a failed assertion must not leave the writer waiting forever
+        writer.kill()
+        writer.communicate()
 
 
 def test_reading_a_run_in_the_writing_process_gives_the_open_run(db: tracker.Database) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -195,3 +196,78 @@ def test_overwriting_a_field_keeps_the_last_value(db: tracker.Database) -> None:
 def test_unstorable_values_raise_a_clear_error(db: tracker.Database, value) -> None:
     with db.experiment("bad").run() as run, pytest.raises(tracker.TrackerError, match="field"):
         run["x"] = value
+
+
+ZONED = {
+    # 02:30 happens twice in Paris on 2026-10-25: fold=1 is the second time, at +01:00
+    "repeated_hour": (
+        dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        "2026-10-25T02:30:00+01:00[Europe/Paris]",
+    ),
+    "repeated_hour_first": (
+        dt.datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Paris")),
+        "2026-10-25T02:30:00+02:00[Europe/Paris]",
+    ),
+    # 02:30 never happens in Paris on 2026-03-29: fold=1 reads it with the offset after
+    "skipped_hour": (
+        dt.datetime(2026, 3, 29, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        "2026-03-29T02:30:00+02:00[Europe/Paris]",
+    ),
+    "utc": (
+        dt.datetime(2026, 11, 23, 4, 5, 6, 7, tzinfo=ZoneInfo("UTC")),
+        "2026-11-23T04:05:06.000007+00:00[UTC]",
+    ),
+    "naive": (dt.datetime(2026, 11, 23, 4, 5), "2026-11-23T04:05:00"),
+    "fixed": (
+        dt.datetime(2026, 11, 23, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+        "2026-11-23T04:05:00+05:30",
+    ),
+}
+
+
+def test_zone_aware_datetimes_keep_their_zone_wall_time_offset_and_fold(
+    db: tracker.Database,
+) -> None:
+    with db.experiment("zones").run(params={name: v for name, (v, _) in ZONED.items()}) as run:
+        for name, (value, _) in ZONED.items():
+            run[name] = value
+    fresh = db.get_run(run.id)
+    for name, (value, text) in ZONED.items():
+        stored = db.backend.read(
+            "SELECT kind, value_text FROM fields WHERE run_id = ? AND name = ?", (run.id, name)
+        )
+        assert tuple(stored[0]) == ("datetime", text), name
+        for got in (fresh[name], fresh.params[name]):
+            assert type(got) is dt.datetime and type(got.tzinfo) is type(value.tzinfo), name
+            assert got.tzinfo == value.tzinfo, name
+            assert got.replace(tzinfo=None) == value.replace(tzinfo=None), name
+            assert (got.utcoffset(), got.fold) == (value.utcoffset(), value.fold), name
+
+
+def test_all_kinds_lists_every_kind_values_are_stored_as() -> None:
+    from tracker import values
+
+    samples = [None, True, 1, 2**70, 1.5, "s", b"b", [1], dt.datetime(2026, 1, 1)]
+    samples += [dt.date(2026, 1, 1), np.float32(1), np.zeros(2), pa.table({"a": [1]})]
+    samples += [pd.DataFrame({"a": [1]}), {1, 2}]
+    kinds = {values.encode(value, "value").kind for value in samples}
+    assert set(values.ALL_KINDS) == kinds
+    assert len(values.ALL_KINDS) == len(kinds)
+    assert set(values.SCALAR_KINDS) <= set(values.ALL_KINDS)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"]),
+        pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", 1), ("x", 1)])),
+    ],
+)
+def test_a_dataframe_with_duplicate_column_names_says_to_rename_them(
+    db: tracker.Database, frame: pd.DataFrame
+) -> None:
+    with db.experiment("dupes").run() as run:
+        with pytest.raises(tracker.TrackerError, match=r"duplicate column names.*rename"):
+            run["frame"] = frame
+        run["ok"] = frame.set_axis(range(frame.shape[1]), axis=1)
+    assert db.get_run(run.id).keys() == ["ok"]
