@@ -27,7 +27,8 @@ import pytest
 import tracker
 from benchmarks.conftest import RATIOS, report
 from tracker import schema
-from tracker.run import INSERT_METRIC, UPSERT_FIELD
+from tracker.pending import INSERT_METRIC
+from tracker.run import UPSERT_FIELD
 
 _counter = itertools.count()
 
@@ -62,7 +63,7 @@ def test_log_one_call(benchmark: Any, tmp_path: Path) -> None:
 
 
 def _rows(n: int) -> list[tuple[Any, ...]]:
-    return [(1, "loss", step, 1.0 / (step + 1), None) for step in range(n)]
+    return [(1, "loss", step, 1.0 / (step + 1)) for step in range(n)]
 
 
 @pytest.mark.parametrize("n", [10**4, 10**6])

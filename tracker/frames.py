@@ -111,21 +111,12 @@ def metrics_frame(backend: Backend, where: str, params: Sequence[Any]) -> pd.Dat
                 "value": np.array([], dtype=np.float64),
             }
         )
-    run_ids, names, steps, raw, bits = zip(*rows, strict=True)
-    missing = np.fromiter((v is None for v in raw), dtype=bool, count=len(raw))
-    value = np.array([0.0 if v is None else v for v in raw], dtype=np.float64)
-    for i, b in enumerate(bits):
-        if b is not None:
-            value[i] = V.float_from_columns(None, bytes(b))
-            missing[i] = False
-    column: Any = value
-    if missing.any():
-        column = pd.arrays.FloatingArray(value, missing)
-    return pd.DataFrame(
-        {
-            "run_id": np.array(run_ids, dtype=np.int64),
-            "name": np.array(names, dtype=object),
-            "step": np.array(steps, dtype=np.int64),
-            "value": column,
-        }
-    )
+    frame = pd.DataFrame(rows, columns=["run_id", "name", "step", "value", "bits"])
+    bits = frame.pop("bits").to_numpy()
+    kept = pd.notna(bits)  # NaN and -0.0: their exact bytes, SQL holds neither
+    value = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    missing = frame["value"].isna().to_numpy() & ~kept
+    for i in np.flatnonzero(kept).tolist():
+        value[i] = V.float_from_columns(None, bytes(bits[i]))
+    frame["value"] = pd.arrays.FloatingArray(value, missing) if missing.any() else value
+    return frame

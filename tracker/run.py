@@ -21,6 +21,7 @@ from tracker import values as V
 from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import RejectedData, TrackerError, TrackerWarning
 from tracker.params import Params, Tags
+from tracker.pending import Pending, joined
 from tracker.schema import HEARTBEAT_SECONDS, VALUE_COLUMNS
 from tracker.values import INT64_MAX, INT64_MIN
 
@@ -34,7 +35,6 @@ RUNNING, COMPLETED, FAILED = "RUNNING", "COMPLETED", "FAILED"
 # on every backend, well inside what a PostgreSQL index entry holds (about 2,700 bytes).
 MAX_NAME_BYTES = 1024
 
-INSERT_METRIC = "INSERT INTO metrics (run_id, name, step, value, value_bits) VALUES (?, ?, ?, ?, ?)"
 UPSERT_FIELD = (
     "INSERT INTO fields (run_id, name, kind, value_real, value_int, value_text, value_blob,"
     " chunks) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, name) DO UPDATE SET"
@@ -125,7 +125,7 @@ class Run:
         self.status = status
         # Values the database refused at a flush: kept here, never retried, never lost silently.
         self.rejected: list[Rejected] = []
-        self._rows: list[tuple[Any, ...]] = []
+        self._pending = Pending()
         self._fields: dict[str, Encoded] = {}
         self._names: set[str] = set()
         self._chunked: set[str] = set()  # names whose value is in pieces or a file
@@ -178,7 +178,6 @@ class Run:
             raise TrackerError(f"log() takes a dict of name -> number, got {type(values)}")
         if step is not None and type(step) is not int:
             step = _check_step(step)
-        run_id = self.id
         known = self._names
         with self._buffer_lock:
             if self._ending:
@@ -187,21 +186,25 @@ class Run:
                 step = self._step
             if not INT64_MIN <= step <= INT64_MAX:
                 raise TrackerError(f"step {step} is outside the 64-bit integer range")
-            rows = self._rows
-            logged = len(rows)
+            pending = self._pending
+            flat = pending.flat
+            logged = len(flat)
             try:
                 for name, value in values.items():
                     if name not in known:
                         known.add(check_name(name, "metric"))
                     if type(value) is float and value == value and value != 0.0:  # common case
-                        rows.append((run_id, name, step, value, None))
+                        flat += (name, step, value)
                     else:
-                        rows.append((run_id, name, step, *V.metric_columns(name, value)))
+                        real, bits = V.metric_columns(name, value)
+                        if bits is not None:
+                            pending.bits[len(flat) // 3] = bits
+                        flat += (name, step, real)
             except BaseException:
-                del rows[logged:]  # a call with one bad value logs nothing
+                pending.drop_from(logged // 3)  # a call with one bad value logs nothing
                 raise
             self._step = step + 1
-            full = len(rows) >= self.db.flush_every_rows
+            full = len(flat) >= 3 * self.db.flush_every_rows
         if full:  # the flush thread writes it: log() never waits for the database
             self.flush_due = 0.0
             opened.wake()
@@ -374,18 +377,18 @@ class Run:
         buffered."""
         with self._write_lock:
             with self._buffer_lock:
-                rows, fields = self._rows, self._fields
-                self._rows, self._fields = [], {}
+                batch, fields = self._pending, self._fields
+                self._pending, self._fields = Pending(), {}
                 self._ending = bool(status)
-            pending = [rows] if rows else []
-            wrote = bool(rows or fields or status or beat)
+            pending = [batch] if batch else []
+            wrote = bool(batch or fields or status or beat)
             try:
                 if wrote:
                     self._store(pending, fields, status)
             except BaseException:
                 with self._buffer_lock:  # nothing is lost: it is written by the next flush
                     self._ending = False
-                    self._rows = [row for part in pending for row in part] + self._rows
+                    self._pending = joined([*pending, self._pending])
                     self._fields = {**fields, **self._fields}
                 raise
             self._warned = False
@@ -397,7 +400,7 @@ class Run:
                 opened.remove(self)
 
     def _store(
-        self, pending: list[list[tuple[Any, ...]]], fields: dict[str, Encoded], status: str | None
+        self, pending: list[Pending], fields: dict[str, Encoded], status: str | None
     ) -> None:
         """Write all in one transaction; if the database refuses a value, set it aside and
         write the rest. Written parts leave `pending` and `fields` as they are stored."""
@@ -405,7 +408,7 @@ class Run:
 
         def everything(tx: Transaction) -> None:
             for part in pending:
-                _insert_metrics(tx, part)
+                part.insert(tx, self.id)
             self._write_fields(tx, fields, stale)
             self._write_status(tx, status)
 
@@ -419,7 +422,7 @@ class Run:
 
     def _store_apart(
         self,
-        pending: list[list[tuple[Any, ...]]],
+        pending: list[Pending],
         fields: dict[str, Encoded],
         status: str | None,
         stale: set[str],
@@ -429,18 +432,18 @@ class Run:
         while pending:
             part = pending[-1]
             try:
-                self.db.backend.write(partial(_insert_metrics, rows=part))
+                self.db.backend.write(partial(part.insert, run_id=self.id))
                 pending.pop()
             except RejectedData as exc:
                 pending.pop()
                 if len(part) == 1:
-                    _, name, step, value, bits = part[0]
+                    name, step, value, bits = part.value(0)
                     self.rejected.append(
                         Rejected(name, step, V.float_from_columns(value, bits), str(exc))
                     )
                 else:
-                    middle = len(part) // 2
-                    pending += [part[middle:], part[:middle]]
+                    first, second = part.halves()
+                    pending += [second, first]
         for name in list(fields):
             one = {name: fields[name]}
             try:
@@ -495,10 +498,6 @@ class Run:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if id(self) in opened.OPEN:
             self._write(FAILED if exc_type is not None else COMPLETED)
-
-
-def _insert_metrics(tx: Transaction, rows: list[tuple[Any, ...]]) -> None:
-    tx.executemany(INSERT_METRIC, rows)
 
 
 def _check_step(step: Any) -> int:
