@@ -27,7 +27,6 @@ import pytest
 import tracker
 from benchmarks.conftest import RATIOS, report
 from tracker import schema
-from tracker.pending import INSERT_METRIC
 from tracker.run import UPSERT_FIELD
 
 _counter = itertools.count()
@@ -62,8 +61,11 @@ def test_log_one_call(benchmark: Any, tmp_path: Path) -> None:
     run.end()
 
 
+RAW_INSERT = "INSERT INTO metrics (run_id, name, step, value, logged_at) VALUES (?, ?, ?, ?, ?)"
+
+
 def _rows(n: int) -> list[tuple[Any, ...]]:
-    return [(1, "loss", step, 1.0 / (step + 1)) for step in range(n)]
+    return [(1, "loss", step, 1.0 / (step + 1), 1.7e9) for step in range(n)]
 
 
 @pytest.mark.parametrize("n", [10**4, 10**6])
@@ -89,7 +91,7 @@ def test_flush_raw_executemany(benchmark: Any, tmp_path: Path, n: int) -> None:
 
     def insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(INSERT_METRIC, rows)
+        conn.executemany(RAW_INSERT, rows)
         conn.execute("COMMIT")
 
     benchmark.pedantic(insert, setup=setup, rounds=10 if n > 10**5 else 30)
@@ -266,14 +268,115 @@ def test_metrics_df_raw_sqlite3(benchmark: Any, thousand_runs: tracker.Experimen
     """The floor: the same rows by one SELECT into the same DataFrame."""
     conn = sqlite3.connect(thousand_runs.db.backend.path)  # type: ignore[attr-defined]
     select = (
-        "SELECT run_id, name, step, value FROM metrics"
-        " WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
-        " ORDER BY run_id, name, step"
+        "SELECT m.run_id, r.name, m.name, m.step, m.value, m.logged_at"
+        " FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.experiment_id = ?"
+        " ORDER BY m.run_id, m.name, m.step"
     )
-    columns = ["run_id", "name", "step", "value"]
+    columns = ["run_id", "run_name", "name", "step", "value", "time"]
 
     def read() -> pd.DataFrame:
-        return pd.DataFrame(conn.execute(select, (thousand_runs.id,)).fetchall(), columns=columns)
+        frame = pd.DataFrame(conn.execute(select, (thousand_runs.id,)).fetchall(), columns=columns)
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return frame
 
     frame = benchmark.pedantic(read, rounds=5)
     pd.testing.assert_frame_equal(frame, thousand_runs.metrics_df())
+
+
+RUNS = 10**4
+
+
+@pytest.fixture(scope="module")
+def many_runs(tmp_path_factory: pytest.TempPathFactory) -> tracker.Experiment:
+    """An experiment of 10^4 ended runs: params lr (100 values) and seed, a tag, and two
+    metrics of 10 steps each."""
+    path = tmp_path_factory.mktemp("many") / "runs.db"
+    experiment = tracker.connect(path, flush_every_rows=10**9).experiment("e")
+    for i in range(RUNS):
+        params = {"lr": (i % 100) / 1000, "seed": i}
+        with experiment.run(f"run-{i}", params=params, tags=[f"group-{i % 7}"]) as run:
+            for step in range(10):
+                run.log({"loss": 1.0 / (step + 1 + i), "acc": step / 10}, step=step)
+    return experiment
+
+
+FILTERED = (
+    "SELECT r.id, r.name, r.status FROM runs r JOIN params p ON p.run_id = r.id"
+    " WHERE r.experiment_id = ? AND p.name = ? AND p.value_real = ? ORDER BY r.id"
+)
+
+
+def test_runs_filtered_tracker(benchmark: Any, many_runs: tracker.Experiment) -> None:
+    """experiment.runs(params={"lr": 0.05}) among 10^4 runs: 100 match."""
+    RATIOS.add(("test_runs_filtered_tracker", "test_runs_filtered_raw_sqlite3", 1.5))
+    found = benchmark(many_runs.runs, params={"lr": 0.05})
+    assert len(found) == RUNS // 100
+
+
+def test_runs_filtered_raw_sqlite3(benchmark: Any, many_runs: tracker.Experiment) -> None:
+    """The floor: a hand-written SELECT of the same runs into a DataFrame."""
+    conn = sqlite3.connect(many_runs.db.backend.path)  # type: ignore[attr-defined]
+
+    def read() -> pd.DataFrame:
+        rows = conn.execute(FILTERED, (many_runs.id, "lr", 0.05)).fetchall()
+        return pd.DataFrame(rows, columns=["id", "name", "status"])
+
+    frame = benchmark(read)
+    assert frame["id"].tolist() == [run.id for run in many_runs.runs(params={"lr": 0.05})]
+
+
+def test_runs_df_overview_tracker(benchmark: Any, many_runs: tracker.Experiment) -> None:
+    """experiment.runs_df() of 10^4 runs with params, tags and each metric's last/min/max."""
+    RATIOS.add(("test_runs_df_overview_tracker", "test_runs_df_overview_raw_sqlite3", 1.5))
+    frame = benchmark.pedantic(many_runs.runs_df, rounds=5)
+    assert len(frame) == RUNS and "metrics.loss.last" in frame
+
+
+def test_runs_df_overview_raw_sqlite3(benchmark: Any, many_runs: tracker.Experiment) -> None:
+    """The floor: the same table by hand: three SELECTs into DataFrames, pivoted and joined."""
+    conn = sqlite3.connect(many_runs.db.backend.path)  # type: ignore[attr-defined]
+    in_runs = "run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
+    summaries = (
+        "SELECT g.run_id, g.name, (SELECT m.value FROM metrics m WHERE m.run_id = g.run_id"
+        " AND m.name = g.name ORDER BY m.step DESC LIMIT 1), g.lo, g.hi FROM (SELECT run_id,"
+        f" name, MIN(value) AS lo, MAX(value) AS hi FROM metrics WHERE {in_runs}"
+        " GROUP BY run_id, name) g"
+    )
+
+    def read() -> pd.DataFrame:
+        key = (many_runs.id,)
+        runs = pd.DataFrame(
+            conn.execute(
+                "SELECT id, name, status, created_at, ended_at FROM runs"
+                " WHERE experiment_id = ? ORDER BY id",
+                key,
+            ).fetchall(),
+            columns=["id", "name", "status", "created_at", "ended_at"],
+        )
+        for column in ("created_at", "ended_at"):
+            runs[column] = pd.to_datetime(runs[column], unit="s", utc=True)
+        tags = pd.DataFrame(
+            conn.execute(f"SELECT run_id, tag FROM tags WHERE {in_runs}", key).fetchall(),
+            columns=["run_id", "tag"],
+        )
+        runs = runs.join(tags.groupby("run_id")["tag"].agg(list).rename("tags"), on="id")
+        params = pd.DataFrame(
+            conn.execute(
+                "SELECT run_id, name, COALESCE(value_real, value_int, value_text) FROM params"
+                f" WHERE {in_runs}",
+                key,
+            ).fetchall(),
+            columns=["run_id", "name", "value"],
+        ).pivot(index="run_id", columns="name", values="value")
+        metrics = pd.DataFrame(
+            conn.execute(summaries, key).fetchall(),
+            columns=["run_id", "name", "last", "min", "max"],
+        ).pivot(index="run_id", columns="name")
+        metrics.columns = [f"metrics.{name}.{what}" for what, name in metrics.columns]
+        return runs.join(params.add_prefix("params."), on="id").join(metrics, on="id")
+
+    frame = benchmark.pedantic(read, rounds=5)
+    ours = many_runs.runs_df()
+    assert frame["id"].tolist() == ours["id"].tolist()
+    for column in ("params.lr", "metrics.loss.last", "metrics.acc.max"):
+        assert frame[column].tolist() == ours[column].tolist()

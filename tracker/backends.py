@@ -28,6 +28,14 @@ LOCK_PATIENCE_SECONDS = 300.0
 LOCK_WARNING_SECONDS = 5.0
 
 
+def query_error(reason: object) -> TrackerError:
+    """The error for a user's query the database refused."""
+    return TrackerError(
+        f"query failed: {reason}; db.query() only reads, and the tables and views it can "
+        f"read are listed in tracker/schema.py"
+    )
+
+
 class Transaction:
     """What a write function gets: execute and executemany inside one transaction."""
 
@@ -68,6 +76,10 @@ class Backend:
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` in one transaction, retried while other writers hold the database."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
+        """One statement of the user's, run so that it cannot write: its columns and rows."""
         raise NotImplementedError
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -255,6 +267,22 @@ class SQLiteBackend(Backend):
         with self._lock:
             return self._retry(lambda: self.conn.execute(sql, params).fetchall())
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
+        def attempt() -> tuple[list[str], list[Row]]:
+            self.conn.execute("PRAGMA query_only = ON")
+            try:
+                cursor = self.conn.execute(sql, params)
+                return [column[0] for column in cursor.description or ()], cursor.fetchall()
+            except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise  # retried
+                raise query_error(exc) from None
+            finally:
+                self.conn.execute("PRAGMA query_only = OFF")
+
+        with self._lock:
+            return self._retry(attempt)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -340,6 +368,8 @@ class SQLAlchemyBackend(Backend):
         or `%` otherwise: names are always parameters)."""
         converted = self._statements.get(statement)
         if converted is None:
+            if len(self._statements) > 512:  # metric INSERTs differ by run: keep it small
+                self._statements.clear()
             converted = self._statements[statement] = statement.replace("?", self._placeholder)
         return converted
 
@@ -379,6 +409,21 @@ class SQLAlchemyBackend(Backend):
                     return [tuple(row) for row in result.fetchall()]
             except self._sqlalchemy.exc.DBAPIError as exc:
                 raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
+        statement = sql.replace("%", "%%") if self._placeholder == "%s" else sql
+        with self._lock:
+            try:
+                with self.conn.begin():
+                    self.conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    result = self.conn.exec_driver_sql(
+                        statement.replace("?", self._placeholder), tuple(params)
+                    )
+                    if not result.returns_rows:
+                        return [], []
+                    return list(result.keys()), [tuple(row) for row in result.fetchall()]
+            except self._sqlalchemy.exc.DBAPIError as exc:
+                raise query_error(str(exc.orig).strip().splitlines()[0]) from None
 
     def close(self) -> None:
         self.conn.close()

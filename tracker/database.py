@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tracker import liveness, schema
+from tracker import liveness, query, schema
 from tracker.backends import Backend, Transaction, open_backend
 from tracker.errors import TrackerError
 from tracker.run import COMPLETED, FAILED, RUNNING, Run, check_name, open_runs, param_row
@@ -93,8 +93,8 @@ class Database:
         return stored
 
     def _stored_version(self, tx: Transaction | None = None) -> int:
-        query = "SELECT value FROM tracker_meta WHERE key = 'schema_version'"
-        rows = tx.execute(query) if tx is not None else self.backend.read(query)
+        sql = "SELECT value FROM tracker_meta WHERE key = 'schema_version'"
+        rows = tx.execute(sql) if tx is not None else self.backend.read(sql)
         return int(rows[0][0])
 
     def _upgrade(self) -> None:
@@ -117,6 +117,11 @@ class Database:
     def writer_columns(self) -> str:
         """The runs table's writer columns to select (NULLs in a database not upgraded yet)."""
         return WRITER_COLUMNS if self.schema_version >= 2 else "NULL, NULL, NULL"
+
+    @property
+    def logged_at_column(self) -> str:
+        """The metrics' time column to select (NULL in a database not upgraded yet)."""
+        return "m.logged_at" if self.schema_version >= 3 else "NULL"
 
     def _create_schema(self, tx: Transaction) -> None:
         if self.backend.dialect == "postgresql":
@@ -154,6 +159,18 @@ class Database:
     def experiments(self) -> list[str]:
         """Names of all experiments, oldest first."""
         return [row[0] for row in self.backend.read("SELECT name FROM experiments ORDER BY id")]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """The rows of one SQL query (`?` placeholders) as a DataFrame; it cannot write.
+
+        The tables and views are documented in tracker/schema.py (run_overview,
+        metric_values and param_values are the friendliest)."""
+        import pandas as pd
+
+        for run in open_runs(self):
+            run.flush()
+        columns, rows = self.backend.query(sql, params)
+        return pd.DataFrame(rows, columns=columns)
 
     def get_run(self, run_id: int) -> Run:
         """The run with this id, in any experiment."""
@@ -262,14 +279,24 @@ class Experiment:
 
         return Run(self.db, self, self.db.backend.write(create), name, RUNNING, opens=True)
 
-    def runs(self) -> list[Run]:
-        """All runs of this experiment, oldest first."""
+    def runs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        tags: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Run]:
+        """The runs of this experiment, oldest first: those with `status` (one or several),
+        every tag in `tags` and these param values (found by the database)."""
+        asked = query.statuses(status)
+        where, args = query.runs_where(self.db.backend.dialect, self.id, asked, tags, params)
         rows = self.db.backend.read(
-            f"SELECT id, name, status, {self.db.writer_columns} FROM runs"
-            " WHERE experiment_id = ? ORDER BY id",
-            (self.id,),
+            f"SELECT r.id, r.name, r.status, {self.db.writer_columns} FROM runs r"
+            f" WHERE {where} ORDER BY r.id",
+            args,
         )
-        return [self.db._run_from(self, row) for row in rows]
+        runs = [self.db._run_from(self, row) for row in rows]
+        return runs if asked is None else [run for run in runs if run.status in asked]
 
     def get_run(self, run_id: int) -> Run:
         """The run with this id, which must belong to this experiment."""
@@ -280,27 +307,45 @@ class Experiment:
             )
         return run
 
-    def runs_df(self, *, objects: bool = False) -> pd.DataFrame:
-        """One row per run: id, name, status, times, tags, then params.<name>, fields.<name>.
+    def runs_df(
+        self,
+        *,
+        objects: bool = False,
+        status: str | Iterable[str] | None = None,
+        tags: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """One row per run (filtered as in runs()): id, name, status, times, tags, then
+        params.<name>, fields.<name> and metrics.<name>.last, .min and .max.
 
-        Fields holding arrays, tables or pickles are left out unless `objects` is true.
+        Fields holding arrays, tables or pickles are named but not loaded unless `objects`.
         """
         from tracker import frames
 
         self._flush_open_runs()
+        asked = query.statuses(status)
+        where = query.runs_where(self.db.backend.dialect, self.id, asked, tags, params)
         mine = {run.id for run in open_runs(self.db)}
-        return frames.runs_frame(self.db.backend, self.id, objects, self.db.writer_columns, mine)
+        return frames.runs_frame(
+            self.db.backend, where, asked, objects, self.db.writer_columns, mine
+        )
 
-    def metrics_df(self) -> pd.DataFrame:
-        """Every metric value of this experiment: run_id, name, step, value (long form)."""
+    def metrics_df(
+        self, runs: Iterable[Run | int] | None = None, names: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Metric values of this experiment, or of some `runs` and metric `names`: run_id,
+        run_name, name, step, value, time (long form)."""
         from tracker import frames
 
         self._flush_open_runs()
-        return frames.metrics_frame(
-            self.db.backend,
-            "m.run_id IN (SELECT id FROM runs WHERE experiment_id = ?)",
-            (self.id,),
-        )
+        where = "r.experiment_id = ?"
+        args: list[Any] = [self.id]
+        if runs is not None:
+            where += " AND " + query.ids_in("m.run_id", runs)
+        if names is not None:
+            chosen, listed = query.names_in("m.name", names)
+            where, args = f"{where} AND {chosen}", [*args, *listed]
+        return frames.metrics_frame(self.db.backend, where, args, self.db.logged_at_column)
 
     def _flush_open_runs(self) -> None:
         for run in open_runs(self.db):

@@ -20,66 +20,126 @@ if TYPE_CHECKING:
 
 
 def runs_frame(
-    backend: Backend, experiment_id: int, objects: bool, writer_columns: str, mine: set[int]
+    backend: Backend,
+    runs_where: tuple[str, list[Any]],
+    asked: set[str] | None,
+    objects: bool,
+    writer_columns: str,
+    mine: set[int],
 ) -> pd.DataFrame:
-    """One row per run of an experiment, params and fields as prefixed columns.
+    """One row per run matching `runs_where` (a condition on `r`, see tracker.query) and
+    showing a status in `asked`: params, fields and each metric's last, min and max.
 
     `mine`: the runs open in this process (alive whatever their last sign of life says).
     """
-    runs = backend.read(
-        f"SELECT id, name, status, created_at, ended_at, {writer_columns} FROM runs"
-        " WHERE experiment_id = ? ORDER BY id",
-        (experiment_id,),
+    where, args = runs_where
+    rows = backend.read(
+        f"SELECT r.id, r.name, r.status, r.created_at, r.ended_at, {writer_columns}"
+        f" FROM runs r WHERE {where} ORDER BY r.id",
+        args,
     )
-    in_experiment = "run_id IN (SELECT id FROM runs WHERE experiment_id = ?)"
-    tags: dict[int, list[str]] = {}
+    shown = [liveness.shown_status(row[2], row[5], row[6], row[7], row[0] in mine) for row in rows]
+    if asked is not None:
+        rows, shown = _chosen(rows, shown, asked)
+    in_runs = f"run_id IN (SELECT r.id FROM runs r WHERE {where})"
+    position = {row[0]: i for i, row in enumerate(rows)}
+    tags: list[list[str]] = [[] for _ in rows]
     for run_id, tag in backend.read(
-        f"SELECT run_id, tag FROM tags WHERE {in_experiment} ORDER BY tag", (experiment_id,)
+        f"SELECT run_id, tag FROM tags WHERE {in_runs} ORDER BY tag", args
     ):
-        tags.setdefault(run_id, []).append(tag)
+        if run_id in position:
+            tags[position[run_id]].append(tag)
     columns: dict[str, Any] = {
-        "id": [row[0] for row in runs],
-        "name": [row[1] for row in runs],
-        "status": [
-            liveness.shown_status(row[2], row[5], row[6], row[7], row[0] in mine) for row in runs
-        ],
-        "created_at": pd.to_datetime([row[3] for row in runs], unit="s", utc=True),
-        "ended_at": pd.to_datetime([row[4] for row in runs], unit="s", utc=True),
-        "tags": [tags.get(row[0], []) for row in runs],
+        "id": [row[0] for row in rows],
+        "name": [row[1] for row in rows],
+        "status": shown,
+        "created_at": pd.to_datetime([row[3] for row in rows], unit="s", utc=True),
+        "ended_at": pd.to_datetime([row[4] for row in rows], unit="s", utc=True),
+        "tags": tags,
     }
-    position = {row[0]: i for i, row in enumerate(runs)}
     extra: dict[str, list[Any]] = {}
 
     def put(column: str, run_id: int, value: Any) -> None:
-        if column not in extra:
-            extra[column] = [None] * len(runs)
-        extra[column][position[run_id]] = value
+        if run_id in position:
+            if column not in extra:
+                extra[column] = [None] * len(rows)
+            extra[column][position[run_id]] = value
 
     for run_id, name, *stored in backend.read(
-        f"SELECT run_id, name, {VALUE_COLUMNS} FROM params WHERE {in_experiment}",
-        (experiment_id,),
+        f"SELECT run_id, name, {VALUE_COLUMNS} FROM params WHERE {in_runs}", args
     ):
         put(f"params.{name}", run_id, V.decode(Encoded(*stored), f"param {name!r}"))
-    kinds = "" if objects else f" AND kind IN ({', '.join('?' * len(V.SCALAR_KINDS))})"
     for run_id, name, *stored in backend.read(
-        f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_experiment}{kinds}",
-        (experiment_id, *(() if objects else V.SCALAR_KINDS)),
+        f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_runs}", args
     ):
-        put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
+        kind = stored[0]
+        if objects or kind in V.SCALAR_KINDS:
+            put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
+        elif kind in V.ALL_KINDS:  # named, so that it is seen, but not loaded
+            put(f"fields.{name}", run_id, f"<{kind}: runs_df(objects=True) loads it>")
     if not objects:
-        _warn_unknown_kinds(backend, in_experiment, experiment_id)
+        _warn_unknown_kinds(backend, in_runs, args)
     for column in sorted(extra, key=lambda c: (not c.startswith("params."), c)):
         columns[column] = extra[column]
+    columns.update(_metric_summaries(backend, in_runs, args, position))
     return pd.DataFrame(columns)
 
 
-def _warn_unknown_kinds(backend: Backend, in_experiment: str, experiment_id: int) -> None:
+def _chosen(
+    rows: list[tuple[Any, ...]], shown: list[str], asked: set[str]
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows whose shown status is one asked for (RUNNING and LOST differ only here)."""
+    keep = [i for i, status in enumerate(shown) if status in asked]
+    return [rows[i] for i in keep], [shown[i] for i in keep]
+
+
+# Each metric's last value (at its greatest step), minimum and maximum, by the database; min
+# and max leave out NaN and missing values, as pandas' do.
+_SUMMARIES = (
+    "SELECT g.run_id, g.name, g.lo, g.hi,"
+    " (SELECT m.value FROM metrics m WHERE m.run_id = g.run_id AND m.name = g.name"
+    " ORDER BY m.step DESC LIMIT 1),"
+    " (SELECT m.value_bits FROM metrics m WHERE m.run_id = g.run_id AND m.name = g.name"
+    " ORDER BY m.step DESC LIMIT 1)"
+    " FROM (SELECT run_id, name, MIN(value) AS lo, MAX(value) AS hi FROM metrics"
+    " WHERE {in_runs} GROUP BY run_id, name) g"
+)
+
+
+def _metric_summaries(
+    backend: Backend, in_runs: str, args: list[Any], position: dict[int, int]
+) -> dict[str, Any]:
+    """metrics.<name>.last, .min and .max columns, in name order."""
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for run_id, name, lo, hi, last, bits in backend.read(_SUMMARIES.format(in_runs=in_runs), args):
+        row = position.get(run_id)
+        if row is None:
+            continue
+        if name not in found:
+            found[name] = (np.zeros((3, len(position))), np.ones((3, len(position)), dtype=bool))
+        values, missing = found[name]
+        last = V.float_from_columns(last, None if bits is None else bytes(bits))
+        for i, value in enumerate((last, lo, hi)):
+            if value is not None:
+                values[i, row], missing[i, row] = value, False
+    out: dict[str, Any] = {}
+    for name in sorted(found):
+        values, missing = found[name]
+        for i, what in enumerate(("last", "min", "max")):
+            mask = missing[i]
+            out[f"metrics.{name}.{what}"] = (
+                pd.arrays.FloatingArray(values[i], mask) if mask.any() else values[i]
+            )
+    return out
+
+
+def _warn_unknown_kinds(backend: Backend, in_runs: str, args: list[Any]) -> None:
     """Fields of a kind this version cannot read (a newer tracker's) are named, not dropped."""
     marks = ", ".join("?" * len(V.ALL_KINDS))
     unknown = backend.read(
-        f"SELECT DISTINCT name, kind FROM fields WHERE {in_experiment} AND kind NOT IN ({marks})"
+        f"SELECT DISTINCT name, kind FROM fields WHERE {in_runs} AND kind NOT IN ({marks})"
         " ORDER BY name",
-        (experiment_id, *V.ALL_KINDS),
+        (*args, *V.ALL_KINDS),
     )
     if unknown:
         listed = ", ".join(f"{name!r} ({kind})" for name, kind in unknown[:5])
@@ -91,27 +151,37 @@ def _warn_unknown_kinds(backend: Backend, in_experiment: str, experiment_id: int
         )
 
 
-def metrics_frame(backend: Backend, where: str, params: Sequence[Any]) -> pd.DataFrame:
-    """Metric values matching a condition on `m`: run_id, name, step, value (long form).
+METRIC_COLUMNS = ["run_id", "run_name", "name", "step", "value", "time"]
+
+
+def metrics_frame(
+    backend: Backend, where: str, params: Sequence[Any], logged_at: str = "m.logged_at"
+) -> pd.DataFrame:
+    """Metric values matching a condition on `m` (and `r`, their run): run_id, run_name,
+    name, step, value, time (when it was logged, UTC), in run, name and step order.
 
     `value` is float64; when some values were logged as None it is pandas' nullable
-    Float64, so a missing value (NA) stays apart from a NaN.
+    Float64, so a missing value (NA) stays apart from a NaN. `logged_at` is NULL for a
+    database of schema 2, which did not keep the time of a value.
     """
     rows = backend.read(
-        "SELECT m.run_id, m.name, m.step, m.value, m.value_bits FROM metrics m"
-        f" WHERE {where} ORDER BY m.run_id, m.name, m.step",
+        f"SELECT m.run_id, r.name, m.name, m.step, m.value, {logged_at}, m.value_bits"
+        f" FROM metrics m JOIN runs r ON r.id = m.run_id WHERE {where}"
+        " ORDER BY m.run_id, m.name, m.step",
         params,
     )
     if not rows:
         return pd.DataFrame(
             {
                 "run_id": np.array([], dtype=np.int64),
+                "run_name": np.array([], dtype=object),
                 "name": np.array([], dtype=object),
                 "step": np.array([], dtype=np.int64),
                 "value": np.array([], dtype=np.float64),
+                "time": pd.to_datetime(np.array([], dtype=np.float64), unit="s", utc=True),
             }
         )
-    frame = pd.DataFrame(rows, columns=["run_id", "name", "step", "value", "bits"])
+    frame = pd.DataFrame(rows, columns=[*METRIC_COLUMNS, "bits"])
     bits = frame.pop("bits").to_numpy()
     kept = pd.notna(bits)  # NaN and -0.0: their exact bytes, SQL holds neither
     value = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
@@ -119,4 +189,6 @@ def metrics_frame(backend: Backend, where: str, params: Sequence[Any]) -> pd.Dat
     for i in np.flatnonzero(kept).tolist():
         value[i] = V.float_from_columns(None, bytes(bits[i]))
     frame["value"] = pd.arrays.FloatingArray(value, missing) if missing.any() else value
+    times = frame["time"].to_numpy(dtype=np.float64, na_value=np.nan)
+    frame["time"] = pd.to_datetime(times, unit="s", utc=True)
     return frame

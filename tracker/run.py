@@ -21,7 +21,7 @@ from tracker import values as V
 from tracker.encoded import CHUNK_BYTES, Encoded
 from tracker.errors import RejectedData, TrackerError, TrackerWarning
 from tracker.params import Params, Tags
-from tracker.pending import Pending, joined
+from tracker.pending import WIDTH, Pending, joined
 from tracker.schema import HEARTBEAT_SECONDS, VALUE_COLUMNS
 from tracker.values import INT64_MAX, INT64_MIN
 
@@ -59,6 +59,10 @@ class Owner(Protocol):
     backend: Backend
     flush_every_rows: int
     flush_every_seconds: float
+
+    @property
+    def logged_at_column(self) -> str:
+        """The metrics' time column to select."""
 
 
 class Named(Protocol):
@@ -189,22 +193,23 @@ class Run:
             pending = self._pending
             flat = pending.flat
             logged = len(flat)
+            now = time.time()
             try:
                 for name, value in values.items():
                     if name not in known:
                         known.add(check_name(name, "metric"))
                     if type(value) is float and value == value and value != 0.0:  # common case
-                        flat += (name, step, value)
+                        flat += (name, step, value, now)
                     else:
                         real, bits = V.metric_columns(name, value)
                         if bits is not None:
-                            pending.bits[len(flat) // 3] = bits
-                        flat += (name, step, real)
+                            pending.bits[len(flat) // WIDTH] = bits
+                        flat += (name, step, real, now)
             except BaseException:
-                pending.drop_from(logged // 3)  # a call with one bad value logs nothing
+                pending.drop_from(logged // WIDTH)  # a call with one bad value logs nothing
                 raise
             self._step = step + 1
-            full = len(flat) >= 3 * self.db.flush_every_rows
+            full = len(flat) >= WIDTH * self.db.flush_every_rows
         if full:  # the flush thread writes it: log() never waits for the database
             self.flush_due = 0.0
             opened.wake()
@@ -223,11 +228,13 @@ class Run:
         return out
 
     def metrics_df(self) -> pd.DataFrame:
-        """This run's metrics as a DataFrame: run_id, name, step, value (long form)."""
+        """This run's metrics: run_id, run_name, name, step, value, time (long form)."""
         from tracker import frames
 
         self._flush_if_open()
-        return frames.metrics_frame(self.db.backend, "m.run_id = ?", (self.id,))
+        return frames.metrics_frame(
+            self.db.backend, "m.run_id = ?", (self.id,), self.db.logged_at_column
+        )
 
     # -- fields -----------------------------------------------------------------------------
 

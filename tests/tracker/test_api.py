@@ -30,17 +30,23 @@ def test_readme_tour(db: tracker.Database) -> None:
     assert runs["status"].tolist() == ["COMPLETED", "COMPLETED"]
     assert runs["params.lr"].tolist() == [0.1, 0.01]
     assert runs["fields.best_acc"].tolist()[0] == 0.95
-    assert "fields.weights" not in runs  # arrays only with objects=True
+    assert runs["fields.weights"].tolist()[0].startswith("<npy")  # named, loaded with objects
     assert exp.runs_df(objects=True)["fields.weights"][0].tolist() == weights.tolist()
     assert runs["tags"].tolist() == [["baseline"], []]
+    assert runs["metrics.loss.last"].tolist() == [0.25, 0.1]
+    assert runs["metrics.loss.min"].tolist() == [0.25, 0.1]
+    assert runs["metrics.acc.max"].tolist()[0] == 0.95
     metrics = exp.metrics_df()
-    assert metrics.columns.tolist() == ["run_id", "name", "step", "value"]
-    assert metrics[metrics.run_id == run.id].values.tolist() == [
-        [run.id, "acc", 0, 0.9],
-        [run.id, "acc", 1, 0.95],
-        [run.id, "loss", 0, 0.5],
-        [run.id, "loss", 1, 0.25],
+    assert metrics.columns.tolist() == ["run_id", "run_name", "name", "step", "value", "time"]
+    assert metrics[metrics.run_id == run.id].drop(columns="time").values.tolist() == [
+        [run.id, None, "acc", 0, 0.9],
+        [run.id, None, "acc", 1, 0.95],
+        [run.id, None, "loss", 0, 0.5],
+        [run.id, None, "loss", 1, 0.25],
     ]
+    assert str(metrics["time"].dtype) == "datetime64[ns, UTC]"
+    assert [r.id for r in exp.runs(params={"lr": 0.1}, tags=["baseline"])] == [run.id]
+    assert exp.metrics_df(runs=[child], names=["loss"])["value"].tolist() == [0.1]
     stored = exp.get_run(run.id)["weights"]
     assert stored.dtype == weights.dtype and np.array_equal(stored, weights)
     assert db.get_run(child.id).links == {"finetunes": [run.id]}
