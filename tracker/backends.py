@@ -1,7 +1,7 @@
 """Database connections: the embedded SQLite file through the standard library, anything else
 through SQLAlchemy. Both run the same SQL (with `?` placeholders) inside retried transactions,
 one thread at a time, and tell a value the database refuses (RejectedData) from a database
-that cannot be written (TrackerError).
+that cannot be written, or that this role may not write (TrackerError).
 """
 
 from __future__ import annotations
@@ -306,6 +306,21 @@ _RETRY_SQLSTATES = {"40001", "40P01"}
 # SQLSTATE classes of a refused value: data exception, integrity constraint, program limit
 # (such as an index entry too large).
 _REFUSED_CLASSES = ("22", "23", "54")
+# SQLSTATEs of a write refused as a whole, whatever its values: the role lacks a privilege
+# (insufficient_privilege: the database's own GRANTs guard its data), or the session or
+# server only reads (read_only_sql_transaction: default_transaction_read_only, a standby).
+NO_PRIVILEGE = "42501"
+READ_ONLY = "25006"
+
+
+def _primary_message(exc: Any) -> str:
+    """The server's one-line message of a driver error (no LINE/DETAIL/HINT lines after it)."""
+    diag = getattr(exc.orig, "diag", None)
+    message = getattr(diag, "message_primary", None)
+    if message:
+        return str(message)
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 class SQLAlchemyBackend(Backend):
@@ -348,9 +363,13 @@ class SQLAlchemyBackend(Backend):
             raise TrackerError(f"{exc}: pip install 'trackbench[sql]'") from None
         except sqlalchemy.exc.OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise TrackerError(
-                f"cannot connect to {self.url} ({reason}); is the server running and the URL right?"
-            ) from None
+            hint = "is the server running and the URL right?"
+            if "permission denied for database" in reason:  # the role lacks CONNECT on it
+                hint = (
+                    f"the role needs CONNECT on it: GRANT CONNECT ON DATABASE "
+                    f"{parsed.database} TO {parsed.username or 'the role'}"
+                )
+            raise TrackerError(f"cannot connect to {self.url} ({reason}); {hint}") from None
         self.engine = engine
         style = engine.dialect.paramstyle
         if style in ("format", "pyformat"):
@@ -391,6 +410,10 @@ class SQLAlchemyBackend(Backend):
                     raise self._error(exc, "") from None
 
     def _error(self, exc: Any, sqlstate: str) -> TrackerError:
+        if sqlstate in (NO_PRIVILEGE, READ_ONLY):
+            # Not RejectedData: no value is at fault, so nothing is set aside value by value;
+            # a flush that fails so keeps everything in memory and warns.
+            return TrackerError(self._refused_write(_primary_message(exc), sqlstate))
         # A StatementError without a server's SQLSTATE: the driver could not send a value
         # (text that is not UTF-8, an integer too big for any column type).
         reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
@@ -401,6 +424,30 @@ class SQLAlchemyBackend(Backend):
             return RejectedData(f"{self.url} refused a value: {reason}")
         return TrackerError(f"{self.url}: {reason}")
 
+    def _refused_write(self, reason: str, sqlstate: str) -> str:
+        """What a write the database refused as a whole says: whose rights, and what to do."""
+        role = self._role()
+        if sqlstate == READ_ONLY:
+            why = (
+                f"this session or server only reads ({reason}); connect to the primary "
+                f"server as a role that may write"
+            )
+        elif reason.startswith("must be owner"):  # DDL: the tracker upgrades its schema
+            why = (
+                f"role {role!r} may not upgrade the tracker's tables to this version's schema "
+                f"({reason}); connect once as their owner, then as any role that may write"
+            )
+        else:
+            why = f"role {role!r} may not write here ({reason}); connect as a role that may write"
+        return f"{self.url} refused the write: {why}; nothing was written"
+
+    def _role(self) -> str:
+        """The role whose privileges the server checks (the URL may name none)."""
+        try:
+            return str(self.read("SELECT current_user")[0][0])
+        except TrackerError:
+            return "?"
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
             try:
@@ -408,6 +455,14 @@ class SQLAlchemyBackend(Backend):
                     result = self.conn.exec_driver_sql(self.sql(sql), tuple(params))
                     return [tuple(row) for row in result.fetchall()]
             except self._sqlalchemy.exc.DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+                if sqlstate == NO_PRIVILEGE:
+                    role = self._role()
+                    raise TrackerError(
+                        f"{self.url}: role {role!r} may not read this ({_primary_message(exc)});"
+                        f" the tables' owner can let it: GRANT SELECT ON ALL TABLES IN SCHEMA"
+                        f" public TO {role}"
+                    ) from None
                 raise TrackerError(f"{self.url}: {str(exc.orig).strip()}") from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
 
 _TABLES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    "postgresql": "SELECT table_name FROM information_schema.tables"
-    " WHERE table_schema = current_schema()",
+    # The catalog, not information_schema: that lists only the tables this role may use, so
+    # a role without SELECT would take a tracker database for an empty one and try to create
+    # the schema; this way it reads tracker_meta and is told what it lacks.
+    "postgresql": "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+    " ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+    " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
 }
 WRITER_COLUMNS = "writer_host, writer_pid, seen_at"
 
