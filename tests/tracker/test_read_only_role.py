@@ -340,6 +340,10 @@ def downgrade_to_schema_1(team: Team) -> None:
         writer,
         "DROP VIEW run_overview",
         "DROP VIEW metric_values",
+        "DROP VIEW param_values",
+        "DROP INDEX params_by_value",
+        "DROP INDEX tags_by_tag",
+        "ALTER TABLE metrics DROP COLUMN logged_at",
         "ALTER TABLE runs DROP COLUMN writer_host, DROP COLUMN writer_pid, DROP COLUMN seen_at",
         "CREATE VIEW run_overview AS SELECT r.id, e.name AS experiment, r.name, r.status,"
         " r.created_at, r.ended_at FROM runs r JOIN experiments e ON e.id = r.experiment_id",
