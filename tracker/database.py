@@ -300,6 +300,8 @@ class Experiment:
             args,
         )
         runs = [self.db._run_from(self, row) for row in rows]
+        if not runs and params:
+            self._check_known("params", params, "param")
         return runs if asked is None else [run for run in runs if run.status in asked]
 
     def get_run(self, run_id: int) -> Run:
@@ -330,9 +332,12 @@ class Experiment:
         asked = query.statuses(status)
         where = query.runs_where(self.db.backend.dialect, self.id, asked, tags, params)
         mine = {run.id for run in open_runs(self.db)}
-        return frames.runs_frame(
+        frame = frames.runs_frame(
             self.db.backend, where, asked, objects, self.db.writer_columns, mine
         )
+        if frame.empty and params:
+            self._check_known("params", params, "param")
+        return frame
 
     def metrics_df(
         self, runs: Iterable[Run | int] | None = None, names: Iterable[str] | None = None
@@ -344,12 +349,33 @@ class Experiment:
         self._flush_open_runs()
         where = "r.experiment_id = ?"
         args: list[Any] = [self.id]
+        listed: list[str] = []
         if runs is not None:
             where += " AND " + query.ids_in("m.run_id", runs)
         if names is not None:
             chosen, listed = query.names_in("m.name", names)
             where, args = f"{where} AND {chosen}", [*args, *listed]
-        return frames.metrics_frame(self.db.backend, where, args, self.db.logged_at_column)
+        frame = frames.metrics_frame(self.db.backend, where, args, self.db.logged_at_column)
+        if frame.empty and names is not None:
+            self._check_known("metrics", listed, "metric")
+        return frame
+
+    def _check_known(self, table: str, names: Iterable[str], what: str) -> None:
+        """A name no run of this experiment has is a typo to report, not an empty answer."""
+        known = {
+            row[0]
+            for row in self.db.backend.read(
+                f"SELECT DISTINCT name FROM {table}"  # table: "params" or "metrics", ours
+                " WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)",
+                (self.id,),
+            )
+        }
+        unknown = sorted(set(names) - known)
+        if unknown:
+            listed = ", ".join(repr(name) for name in sorted(known)[:10]) or "none yet"
+            raise TrackerError(
+                f"no run of {self.name!r} has a {what} named {unknown[0]!r}; its {what}s: {listed}"
+            )
 
     def _flush_open_runs(self) -> None:
         for run in open_runs(self.db):

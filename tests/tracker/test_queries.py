@@ -110,7 +110,20 @@ def test_metrics_df_of_some_runs_and_names_with_run_names_and_times(
     assert frame["value"].tolist() == [30.0, 31.0, 32.0, 40.0, 41.0, 42.0]
     now = pd.Timestamp.now(tz="UTC")
     assert ((now - frame["time"]) < pd.Timedelta(minutes=5)).all()
-    assert sweep.metrics_df(runs=[]).empty and sweep.metrics_df(names=["nope"]).empty
+    assert sweep.metrics_df(runs=[]).empty
+    assert sweep.metrics_df(runs=[chosen[0]], names=["loss", "acc"])["name"].nunique() == 2
+
+
+def test_an_unknown_name_in_a_filter_is_an_error_not_an_empty_answer(
+    sweep: tracker.Experiment,
+) -> None:
+    with pytest.raises(tracker.TrackerError, match=r"has a metric named 'los'; its metrics:"):
+        sweep.metrics_df(names=["los"])
+    with pytest.raises(tracker.TrackerError, match=r"has a param named 'learning_rate'"):
+        sweep.runs(params={"learning_rate": 0.1})
+    with pytest.raises(tracker.TrackerError, match=r"its params: 'lr', 'opt'"):
+        sweep.runs_df(params={"learning_rate": 0.1})
+    assert sweep.runs(params={"lr": 0.5}) == []  # a known name: no run has that value
 
 
 def test_the_overview_has_each_metrics_last_min_and_max(db: tracker.Database) -> None:
