@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,8 +71,26 @@ def write(backend: Backend, run_id: int, name: str, encoded: Encoded) -> str | N
 
 def remove(backend: Backend, relative: str) -> None:
     """Delete a file no field points at any more."""
-    if backend.files_dir is not None:
+    # a path read from the database (a resumed run's) is data: only names this module writes
+    # are followed
+    if backend.files_dir is not None and _RELATIVE.fullmatch(relative or ""):
         (backend.files_dir / relative).unlink(missing_ok=True)
+
+
+def remove_stored(backend: Backend, relatives: Iterable[str]) -> None:
+    """Delete the files of deleted fields, and their run's folder once it is empty."""
+    folder = backend.files_dir
+    if folder is None:
+        return
+    for relative in relatives:
+        if not _RELATIVE.fullmatch(relative or ""):
+            continue  # not followed, as above
+        path = folder / relative
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:  # not empty: another field's file, or a reused run id's
+            pass
 
 
 def read(backend: Backend, run_id: int, name: str, row: tuple[Any, ...]) -> Any:

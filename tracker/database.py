@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from tracker import liveness, query, schema
 from tracker.backends import Backend, Transaction, open_backend
 from tracker.errors import TrackerError
-from tracker.run import COMPLETED, FAILED, RUNNING, Run, check_name, open_runs, param_row
+from tracker.run import (
+    COMPLETED,
+    FAILED,
+    RUNNING,
+    UPSERT_PARAM,
+    Run,
+    check_name,
+    open_runs,
+    param_row,
+)
 from tracker.schema import VALUE_COLUMNS
 
 if TYPE_CHECKING:
@@ -26,6 +35,10 @@ _TABLES = {
     " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
 }
 WRITER_COLUMNS = "writer_host, writer_pid, seen_at"
+_SET_WRITER = "writer_host = ?, writer_pid = ?, seen_at = ?"
+# tracker.blobs.EXTERNAL, the `chunks` of a field whose value is in a file (blobs is not
+# imported for it: it loads re, uuid and pathlib)
+EXTERNAL = -1
 
 
 def connect(
@@ -203,6 +216,15 @@ class Database:
                 return run
         return None
 
+    def delete_experiment(self, name: str, *, force: bool = False) -> None:
+        """Delete an experiment and all its runs (see Run.delete); `force` deletes it even
+        while a run of it is RUNNING in another live process."""
+        from tracker import deletion
+
+        check_name(name, "experiment")
+        deletion.delete_experiment(self.backend, name, force)
+        self._experiment_ids.pop(name, None)
+
     def close(self, status: str = COMPLETED) -> None:
         """End this database's open runs with `status` and close the connection."""
         for run in open_runs(self):
@@ -234,8 +256,16 @@ class Experiment:
         params: Mapping[str, Any] | None = None,
         tags: Iterable[str] = (),
         links: Mapping[str, int | Iterable[int]] | None = None,
+        resume: int | None = None,
     ) -> Run:
-        """Start a run; `links` maps a kind such as "finetunes" to one or more run ids."""
+        """Start a run; `links` maps a kind such as "finetunes" to one or more run ids.
+
+        `resume=run_id` opens a stored run of this experiment here again instead (one that
+        ended, or is LOST): RUNNING, written by this process, log() going on after its last
+        step; `params` and `tags` are added to it.
+        """
+        if resume is not None:
+            return self._resume(resume, name, params, tags, links)
         if name is not None:
             check_name(name, "run")
         param_rows = [param_row(key, value) for key, value in (params or {}).items()]
@@ -258,11 +288,19 @@ class Experiment:
                 missing = set(targets) - {row[0] for row in found}
                 if missing:
                     raise TrackerError(f"links: no run with id {sorted(missing)}")
-            run_id = tx.execute(
+            # FROM experiments: no row, and no run, if the experiment was deleted meanwhile
+            created = tx.execute(
                 f"INSERT INTO runs (experiment_id, name, status, created_at, {WRITER_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (self.id, name, RUNNING, now, liveness.HOST, os.getpid(), now),
-            )[0][0]
+                " SELECT id, ?, ?, ?, ?, ?, ? FROM experiments WHERE id = ? RETURNING id",
+                (name, RUNNING, now, liveness.HOST, os.getpid(), now, self.id),
+            )
+            if not created:
+                self.db._experiment_ids.pop(self.name, None)
+                raise TrackerError(
+                    f"experiment {self.name!r} was deleted; db.experiment({self.name!r}) "
+                    f"creates it again"
+                )
+            run_id = created[0][0]
             if param_rows:
                 tx.executemany(
                     f"INSERT INTO params (run_id, name, {VALUE_COLUMNS})"
@@ -282,6 +320,86 @@ class Experiment:
             return int(run_id)
 
         return Run(self.db, self, self.db.backend.write(create), name, RUNNING, opens=True)
+
+    def _resume(
+        self,
+        run_id: Any,
+        name: str | None,
+        params: Mapping[str, Any] | None,
+        tags: Iterable[str],
+        links: Mapping[str, Any] | None,
+    ) -> Run:
+        """Open stored run `run_id` here again (see run())."""
+        from tracker import deletion
+
+        if type(run_id) is not int:
+            raise TrackerError(f"resume= takes a run's integer id, got {run_id!r}")
+        if name is not None or links:
+            raise TrackerError(
+                f"resume={run_id} goes on with the run as it was started, whose name and links "
+                f"were set then; only params= and tags= can be added when resuming"
+            )
+        param_rows = [param_row(key, value) for key, value in (params or {}).items()]
+        tag_list = sorted({check_name(tag, "tag") for tag in tags})
+        backend = self.db.backend
+        if deletion.open_here(backend, lambda run: run.id == run_id):
+            raise TrackerError(
+                f"run {run_id} is already open in this process; go on logging to it "
+                f"(db.get_run({run_id}) returns it)"
+            )
+        # PostgreSQL: lock the row, so that of two processes resuming it one is refused.
+        lock = " FOR UPDATE" if backend.dialect == "postgresql" else ""
+
+        def reopen(tx: Transaction) -> tuple[str | None, int, dict[str, str | None]]:
+            rows = tx.execute(
+                f"SELECT id, experiment_id, status, {WRITER_COLUMNS}, name FROM runs"
+                f" WHERE id = ?{lock}",
+                (run_id,),
+            )
+            if not rows:
+                raise TrackerError(f"no run with id {run_id} to resume")
+            if rows[0][1] != self.id:
+                (other,) = tx.execute("SELECT name FROM experiments WHERE id = ?", (rows[0][1],))
+                raise TrackerError(
+                    f"run {run_id} belongs to {other[0]!r}, not {self.name!r}; resume it with "
+                    f"db.experiment({other[0]!r}).run(resume={run_id})"
+                )
+            writer = deletion.live_writer(rows[0])
+            if writer:
+                raise TrackerError(
+                    f"run {run_id} is RUNNING in {writer}; it can be resumed once it ends or "
+                    f"is LOST (no sign of life for {schema.LOST_AFTER_SECONDS:.0f} s)"
+                )
+            now = time.time()
+            tx.execute(
+                f"UPDATE runs SET status = ?, ended_at = NULL, {_SET_WRITER} WHERE id = ?",
+                (RUNNING, liveness.HOST, os.getpid(), now, run_id),
+            )
+            if param_rows:
+                tx.executemany(UPSERT_PARAM, [(run_id, *row) for row in param_rows])
+            if tag_list:
+                tx.executemany(
+                    "INSERT INTO tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [(run_id, tag) for tag in tag_list],
+                )
+            (last,) = tx.execute("SELECT MAX(step) FROM metrics WHERE run_id = ?", (run_id,))[0]
+            large = tx.execute(
+                "SELECT name, chunks, value_text FROM fields WHERE run_id = ? AND chunks <> 0",
+                (run_id,),
+            )
+            files = {name: text if chunks == EXTERNAL else None for name, chunks, text in large}
+            return rows[0][6], 0 if last is None else last + 1, files
+
+        run_name, next_step, files = backend.write(reopen)
+        run = Run(self.db, self, run_id, run_name, RUNNING)
+        run._reopen(next_step, files)
+        return run
+
+    def delete_run(self, run_id: int, *, force: bool = False) -> None:
+        """Delete a run of this experiment (see Run.delete)."""
+        from tracker import deletion
+
+        deletion.delete_run(self.db, self, run_id, force)
 
     def runs(
         self,

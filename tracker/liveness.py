@@ -27,6 +27,24 @@ def shown_status(
     return stored
 
 
+def live_writer(
+    stored: str, host: str | None, pid: int | None, seen_at: float | None
+) -> str | None:
+    """Who still writes a run ("process 12 on host-a (last sign of life 3 s ago)"), or None:
+    it is not RUNNING, its writer is gone or silent too long (LOST), or it records none.
+
+    A writer with this process's host and pid is not alive either: the caller has looked for
+    the run among this process's open runs first, so that writer was an earlier process that
+    had the same pid (a container's restarted job often does).
+    """
+    if seen_at is None or shown_status(stored, host, pid, seen_at) != RUNNING:
+        return None
+    if host == HOST and pid == os.getpid():
+        return None
+    ago = max(time.time() - seen_at, 0.0)
+    return f"process {pid} on {host} (last sign of life {ago:.0f} s ago)"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

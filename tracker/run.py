@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from tracker.backends import Backend, Transaction
 
 RUNNING, COMPLETED, FAILED = "RUNNING", "COMPLETED", "FAILED"
+# The status of a Run object whose run was deleted (never stored: the row is gone).
+DELETED = "DELETED"
 # The longest name (metric, field, param, tag, run, experiment) in UTF-8 bytes: the same rule
 # on every backend, well inside what a PostgreSQL index entry holds (about 2,700 bytes).
 MAX_NAME_BYTES = 1024
@@ -139,6 +141,7 @@ class Run:
         self._write_lock = threading.RLock()  # one write of this run at a time, in order
         self._warned = False
         self._ending = False  # set while the final write runs: later values would be lost
+        self._deleted = False  # its rows are gone: nothing buffered may be written any more
         self.flush_due = time.monotonic() + db.flush_every_seconds
         self.beat_due = time.monotonic() + HEARTBEAT_SECONDS  # when it shows it is alive
         self._params: dict[str, Any] | None = None
@@ -156,6 +159,8 @@ class Run:
 
     def _check_open(self) -> None:
         if id(self) not in opened.OPEN:
+            if self._deleted:
+                self._refuse_ending()
             if self.status == RUNNING:
                 raise TrackerError(
                     f"run {self.id} is not open in this process: a run is written only by the "
@@ -167,6 +172,8 @@ class Run:
             )
 
     def _refuse_ending(self) -> None:
+        if self._deleted:
+            raise TrackerError(f"run {self.id} was deleted; nothing more can be logged to it")
         raise TrackerError(
             f"run {self.id} is ending (another thread called end()); nothing more "
             f"can be logged to it"
@@ -259,6 +266,8 @@ class Run:
 
         with self._write_lock:  # after any flush holding an older value of this name
             with self._buffer_lock:
+                if self._deleted:  # deleted by another thread since __setitem__ checked
+                    self._refuse_ending()
                 self._fields.pop(name, None)
             relative = blobs.write(self.db.backend, self.id, name, encoded)
             self._chunked.add(name)
@@ -386,6 +395,8 @@ class Run:
             with self._buffer_lock:
                 batch, fields = self._pending, self._fields
                 self._pending, self._fields = Pending(), {}
+                if self._deleted:  # a flush that waited for the deletion: nothing to write
+                    return
                 self._ending = bool(status)
             pending = [batch] if batch else []
             wrote = bool(batch or fields or status or beat)
@@ -498,6 +509,36 @@ class Run:
                 from tracker import blobs
 
                 blobs.remove(self.db.backend, replaced)
+
+    # -- resuming and deleting --------------------------------------------------------------
+
+    def delete(self, *, force: bool = False) -> None:
+        """Delete this run and everything of it: metrics, fields, params, tags, links to and
+        from it, and its large-value files. If it is open here it is closed and nothing
+        buffered is written; a run RUNNING in another live process needs `force=True`."""
+        from tracker import deletion
+
+        deletion.delete_run(self.db, self.experiment, self.id, force)
+
+    def _reopen(self, next_step: int, large: Mapping[str, str | None]) -> None:
+        """Open this stored run in this process (it is resumed): log() without a step goes on
+        at `next_step`; `large` maps its large fields' names to their files (None: in pieces),
+        so that a new value of one replaces the old value's pieces or file."""
+        self._step = next_step
+        self._chunked.update(large)
+        self._files.update({name: file for name, file in large.items() if file})
+        opened.add(self)
+
+    def _forget_deleted(self) -> None:
+        """Close this run, whose rows were deleted (the caller holds its write lock): what is
+        buffered is dropped, and logging more raises."""
+        with self._buffer_lock:
+            self._deleted = self._ending = True  # a log() racing this one raises
+            self._pending, self._fields = Pending(), {}
+        self._chunked.clear()
+        self._files.clear()
+        self.status = DELETED
+        opened.remove(self)
 
     def __enter__(self) -> Run:
         return self

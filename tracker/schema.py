@@ -39,7 +39,8 @@ VALUE_COLUMNS = "kind, value_real, value_int, value_text, value_blob"
 
 _TYPES = {
     "sqlite": {
-        "id": "INTEGER PRIMARY KEY",
+        # AUTOINCREMENT: the id of a deleted run is never given to a new one
+        "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "int": "INTEGER",
         "real": "REAL",
         "blob": "BLOB",
