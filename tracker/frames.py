@@ -69,16 +69,25 @@ def runs_frame(
         f"SELECT run_id, name, {VALUE_COLUMNS} FROM params WHERE {in_runs}", args
     ):
         put(f"params.{name}", run_id, V.decode(Encoded(*stored), f"param {name!r}"))
+    scalar = f"kind IN ({', '.join('?' * len(V.SCALAR_KINDS))})"
     for run_id, name, *stored in backend.read(
-        f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_runs}", args
+        f"SELECT run_id, name, {VALUE_COLUMNS}, chunks FROM fields WHERE {in_runs}"
+        + ("" if objects else f" AND {scalar}"),
+        [*args, *(() if objects else V.SCALAR_KINDS)],
     ):
-        kind = stored[0]
-        if objects or kind in V.SCALAR_KINDS:
-            put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
-        elif kind in V.ALL_KINDS:  # named, so that it is seen, but not loaded
-            put(f"fields.{name}", run_id, f"<{kind}: runs_df(objects=True) loads it>")
-    if not objects:
-        _warn_unknown_kinds(backend, in_runs, args)
+        put(f"fields.{name}", run_id, fields.load(backend, run_id, name, tuple(stored)))
+    if not objects:  # the others are named, so that they are seen, but their bytes not read
+        unknown: list[tuple[str, str]] = []
+        for run_id, name, kind in backend.read(
+            f"SELECT run_id, name, kind FROM fields WHERE {in_runs} AND NOT ({scalar})"
+            " ORDER BY name",
+            [*args, *V.SCALAR_KINDS],
+        ):
+            if kind in V.ALL_KINDS:
+                put(f"fields.{name}", run_id, f"<{kind}: runs_df(objects=True) loads it>")
+            else:
+                unknown.append((name, kind))
+        _warn_unknown_kinds(unknown)
     for column in sorted(extra, key=lambda c: (not c.startswith("params."), c)):
         columns[column] = extra[column]
     columns.update(_metric_summaries(backend, in_runs, args, position))
@@ -133,16 +142,10 @@ def _metric_summaries(
     return out
 
 
-def _warn_unknown_kinds(backend: Backend, in_runs: str, args: list[Any]) -> None:
+def _warn_unknown_kinds(unknown: list[tuple[str, str]]) -> None:
     """Fields of a kind this version cannot read (a newer tracker's) are named, not dropped."""
-    marks = ", ".join("?" * len(V.ALL_KINDS))
-    unknown = backend.read(
-        f"SELECT DISTINCT name, kind FROM fields WHERE {in_runs} AND kind NOT IN ({marks})"
-        " ORDER BY name",
-        (*args, *V.ALL_KINDS),
-    )
     if unknown:
-        listed = ", ".join(f"{name!r} ({kind})" for name, kind in unknown[:5])
+        listed = ", ".join(f"{name!r} ({kind})" for name, kind in sorted(set(unknown))[:5])
         warnings.warn(
             f"tracker: runs_df() leaves out fields of kinds this version cannot read: {listed}; "
             f"upgrade the tracker to see them",

@@ -144,6 +144,27 @@ def test_the_overview_has_each_metrics_last_min_and_max(db: tracker.Database) ->
     assert exp.runs_df(objects=True)["fields.weights"][0].tolist() == [1.0, 1.0, 1.0]
 
 
+def test_the_overview_names_arrays_without_reading_their_bytes(
+    db: tracker.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp = db.experiment("e")
+    with exp.run() as run:
+        run["weights"] = np.zeros(10**6)  # 8 MB, stored in the database row
+        run["lr"] = 0.1
+    largest: list[int] = []
+    read = db.backend.read
+
+    def measuring(sql: str, params: Any = ()) -> list[Any]:
+        rows = read(sql, params)
+        largest.extend(len(v) for row in rows for v in row if isinstance(v, bytes | memoryview))
+        return rows
+
+    monkeypatch.setattr(db.backend, "read", measuring)
+    frame = exp.runs_df()
+    assert frame["fields.lr"].tolist() == [0.1] and "fields.weights" in frame
+    assert max(largest, default=0) < 1000
+
+
 def test_query_returns_a_frame_and_never_writes(sweep: tracker.Experiment) -> None:
     db = sweep.db
     frame = db.query(
