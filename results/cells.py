@@ -229,6 +229,19 @@ def config_label(params: Sequence[tuple[str, Any]]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params) if params else "default"
 
 
+def _number(value: Any, url: str, scenario: str, run_id: Any, name: str) -> float:
+    """A cell's numeric field as a float (NaN when absent); anything else is refused."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(
+            f"{url}: the {scenario} cell in run {run_id} has {name} = {str(value)[:40]!r}, not "
+            f"a number; something other than trackbench changed this database (delete that "
+            f"run or restore a copy)"
+        )
+    return float(value)
+
+
 def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFrame) -> Results:
     """Build Results from runs_df() frames: one per scenario experiment, and the suites'."""
     import pandas as pd
@@ -290,7 +303,7 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                 row[name] = "" if value is None else str(value)
             for name in NUMBER_FIELDS:
                 value = plain(record.get(S.FIELD_PREFIX + name))
-                row[name] = math.nan if value is None else float(value)
+                row[name] = _number(value, url, scenario, record.get("id"), name)
             row[HEADLINE] = S.headline(scenario, version)
             row[HEADLINE_NS] = row[row[HEADLINE]]
             for name in S.SCENARIO_FIELDS:  # a dict or text, in that scenario's cells only

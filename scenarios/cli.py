@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -60,9 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tracker import TrackerError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, so that a closed pipe is seen below and not at exit
+        return code
     except (UsageError, TrackerError) as exc:
         print(f"trackbench: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader left (`trackbench list | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command that SIGPIPE ended
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(f"trackbench: error: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("trackbench: interrupted", file=sys.stderr)

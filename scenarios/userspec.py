@@ -21,6 +21,7 @@ the chosen grid (or of the spec). Standard library only.
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,11 +61,20 @@ def parse_value(text: str) -> int | float | str | bool:
     return int(number) if number.is_integer() and "e" in lowered else number
 
 
-def _check_value(where: str, value: Any) -> None:
+def _checked(where: str, value: Any, default: Any) -> Any:
+    """The value, of its parameter's type (that of its default): a whole number for a count."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise SpecError(f"{where}: {value!r} is not a number or a word")
+    if type(default) is int:
+        whole = type(value) is int or (
+            type(value) is float and math.isfinite(value) and value.is_integer()
+        )
+        if not whole:
+            raise SpecError(f"{where}: {value!r} is not a whole number")
+        value = int(value)
     if isinstance(value, (int, float)) and value < 0:
         raise SpecError(f"{where}: {value!r} must not be negative")
+    return value
 
 
 def _scenario(name: str) -> workloads.Workload:
@@ -86,9 +96,8 @@ def parse_set(items: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
         if param not in workload.defaults:
             known = ", ".join(workload.defaults) or "none"
             raise SpecError(f"scenario {scenario!r} has no parameter {param!r}; known: {known}")
-        values = [parse_value(v) for v in text.split(",") if v.strip()]
-        for value in values:
-            _check_value(item, value)
+        default = workload.defaults[param]
+        values = [_checked(item, parse_value(v), default) for v in text.split(",") if v.strip()]
         out.setdefault(scenario, {})[param] = values
     return out
 
@@ -100,6 +109,10 @@ def load(path: str | Path) -> Spec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"spec {path} is not valid TOML: {exc}") from None
     return from_dict(data, str(path))
@@ -135,9 +148,8 @@ def from_dict(data: dict[str, Any], where: str = "spec") -> Spec:
             values = value if isinstance(value, list) else [value]
             if not values:
                 raise SpecError(f"{where}: scenarios.{name}.{param} is an empty list")
-            for v in values:
-                _check_value(f"{where}: scenarios.{name}.{param}", v)
-            axes[param] = values
+            here = f"{where}: scenarios.{name}.{param}"
+            axes[param] = [_checked(here, v, workload.defaults[param]) for v in values]
         combos = [dict(zip(axes, vs, strict=True)) for vs in itertools.product(*axes.values())]
         out[name] = sorted(combos, key=grids.size)
     return Spec(out, list(frameworks), repeat)

@@ -230,3 +230,35 @@ def test_importing_the_commands_stays_light() -> None:
         cwd=Path(__file__).parents[2],
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_string_in_a_timing_field_is_one_line(
+    capsys: pytest.CaptureFixture[str], golden_db: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    damaged = tmp_path / "damaged.db"
+    shutil.copyfile(golden_db, damaged)
+    conn = sqlite3.connect(damaged)
+    conn.execute(
+        "UPDATE fields SET kind = 'str', value_int = NULL, value_real = NULL,"
+        " value_text = 'fast' WHERE name = 'log_ns'"
+    )
+    conn.commit()
+    conn.close()
+    for argv in (
+        ["report", "--db", str(damaged), "--out", str(tmp_path / "out")],
+        ["compare", str(damaged), str(golden_db)],
+        ["export", "--db", str(damaged), "--out", str(tmp_path / "cells")],
+    ):
+        err = _error(capsys, argv)
+        assert "has log_ns = 'fast', not a number" in err, err
+
+
+def test_a_report_into_a_folder_it_cannot_make_is_one_line(
+    capsys: pytest.CaptureFixture[str], golden_db: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    err = _error(capsys, ["report", "--db", str(golden_db), "--out", str(blocker / "out")])
+    assert "cannot use" in err and "Not a directory" in err, err

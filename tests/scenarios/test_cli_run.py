@@ -35,6 +35,10 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], match: s
         (["run", "--set", "startup.n=1"], "scenario 'startup' has no parameter 'n'"),
         (["run", "--set", "n_values=1"], "scenario.param=value"),
         (["run", "--spec", "/no/such/spec.toml"], "cannot read spec /no/such/spec.toml"),
+        (["run", "--set", "high_frequency.n_values=1e400"], "inf is not a whole number"),
+        (["run", "--set", "high_frequency.n_values=nan"], "nan is not a whole number"),
+        (["run", "--set", "high_frequency.n_values=abc"], "'abc' is not a whole number"),
+        (["run", "--set", "high_frequency.n_values=1.5"], "1.5 is not a whole number"),
         (["profile", "tracker", "nosuch"], "unknown scenario 'nosuch'"),
         (["profile", "tracker", "startup", "n=1"], "has no parameter 'n'"),
         (["profile", "nosuch", "startup"], "framework 'nosuch'"),
@@ -45,6 +49,36 @@ def test_bad_arguments_are_one_line(
 ) -> None:
     one_line_error(capsys, [*argv, *(["--db", str(tmp_path / "r.db")] if argv[0] == "run" else [])],
                    match)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (b"[scenarios.high_frequency]\nn_values = nan\n", "n_values: nan is not a whole number"),
+        (b"[scenarios.high_frequency]\nn_values = 1e400\n", "n_values: inf is not a whole"),
+        (b'[scenarios.many_runs]\nn_runs = ["a"]\n', "n_runs: 'a' is not a whole number"),
+        (b"\xff\xfe[scenarios]\n", "is not UTF-8 text (byte 0)"),
+    ],
+)
+def test_bad_specs_are_one_line_and_create_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: bytes, match: str
+) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(text)
+    one_line_error(capsys, ["run", "--spec", str(spec), "--db", str(tmp_path / "r.db")], match)
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_closed_pipe_ends_list_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m scenarios.cli list | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() and done.stderr == "", done.stderr
+    assert done.returncode in (0, 141)
 
 
 def test_unreachable_database_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
