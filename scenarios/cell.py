@@ -99,8 +99,11 @@ def _files_under(path: Path) -> list[str]:
 
 
 def _tail(path: Path) -> str:
+    """The last STDERR_TAIL bytes of a file: a cell's stderr may hold gigabytes."""
     try:
-        data = path.read_bytes()[-STDERR_TAIL:]
+        with open(path, "rb") as file:
+            file.seek(max(file.seek(0, os.SEEK_END) - STDERR_TAIL, 0))
+            data = file.read(STDERR_TAIL)
     except OSError:
         return ""
     return data.decode("utf-8", "replace").strip()

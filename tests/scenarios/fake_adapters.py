@@ -136,6 +136,21 @@ class Exiter(Memory):
         os._exit(3)
 
 
+class Flooder(Memory):
+    """Writes 200 MB to stderr, then dies hard with a last word."""
+
+    name = "flooder"
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """Flood, then exit with status 3."""
+        line = b"x" * 1023 + b"\n"
+        for _ in range(200 * 1024):
+            sys.stderr.buffer.write(line)
+        sys.stderr.buffer.write(b"last words: out of patience\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+
 class Raiser(Memory):
     """Raises in log()."""
 

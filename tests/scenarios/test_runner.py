@@ -143,6 +143,26 @@ def test_every_outcome_is_stored_in_the_schema(tmp_path: Path) -> None:
     assert suite["params"][S.GRID] == "quick"
 
 
+def test_a_cell_flooding_stderr_costs_the_manager_only_its_tail(tmp_path: Path) -> None:
+    import tracemalloc
+
+    db = tmp_path / "r.db"
+    tracemalloc.start()
+    try:
+        runner.run_suite(
+            options(db, frameworks=[f"{FAKE}:Flooder"], scenarios=["high_frequency"], repeat=1,
+                    overrides={"high_frequency": {"n_values": [10]}}),
+            stream=io.StringIO(),
+        )  # fmt: skip
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (cell,) = stored(db)
+    assert cell["fields"][S.OUTCOME] == "crash"
+    assert cell["fields"][S.REASON].endswith("last words: out of patience")
+    assert peak < 50 * 2**20, f"the manager held {peak / 2**20:.0f} MiB for 200 MB of stderr"
+
+
 def test_what_the_runner_stores_reads_back_as_cells(tmp_path: Path) -> None:
     from results.cells import load
 
