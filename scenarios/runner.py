@@ -130,7 +130,11 @@ def run_suite(
     grid_label = "spec" if options.spec else grid.name
 
     # a resume (not a shard's first run) needs the database it resumes: never create one
-    store = Store(options.db, existing=options.resume and options.shard is None)
+    existing = options.resume and options.shard is None
+    try:
+        store = Store(options.db, existing=existing)
+    except UsageError as exc:
+        raise UsageError(f"--resume: {exc}" if existing else str(exc)) from None
     try:
         info = machine_info()
         suite_id, seed = _suite_identity(store, options, grid_label, info, configs, frameworks)

@@ -291,7 +291,7 @@ def test_resume_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2 and not db.exists()
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "no results database at" in proc.stderr
+    assert "--resume: no results database at" in proc.stderr
 
 
 def test_a_failed_environment_build_is_the_harness_s_failure_and_resume_reruns_it(
