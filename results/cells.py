@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +75,11 @@ class SuiteRun:
 
     @property
     def commit_label(self) -> str:
-        """The commit, with `+dirty` when the work tree had uncommitted changes."""
-        dirty = self.params.get(S.DIRTY)
-        return self.get(S.COMMIT) + ("+dirty" if _truthy(dirty) else "")
+        """The commit, with `+dirty` when the work tree had uncommitted changes, and
+        `+dirty?` when git could not say (never shown as clean)."""
+        if S.DIRTY in self.params and self.params[S.DIRTY] is None:
+            return self.get(S.COMMIT) + "+dirty?"
+        return self.get(S.COMMIT) + ("+dirty" if _truthy(self.params.get(S.DIRTY)) else "")
 
     def declarations(self) -> dict[str, dict[str, Any]]:
         """What each framework's adapter declared when the suite ran ({} before they were kept)."""
@@ -219,6 +221,16 @@ def _suite_runs(frame: pd.DataFrame) -> list[SuiteRun]:
     return runs
 
 
+def _no_outcome(row: dict[str, Any], record: Mapping[Any, Any]) -> str:
+    """The reason shown for a cell whose outcome was never stored: the harness's failure."""
+    reason = f"; {row[S.REASON]}" if row[S.REASON] else ""
+    return (
+        f"harness failure: interrupted, no outcome stored (run "
+        f"{plain(record.get('status')) or 'unknown'}: the harness stopped while writing it; "
+        f"--resume runs it again){reason}"
+    )
+
+
 def _schema1_role(framework: str) -> str:
     """A cell's role where it was not recorded (schema 1): the reference by its name."""
     return S.REFERENCE if framework == S.REFERENCE_FRAMEWORK else S.TRACKER
@@ -301,6 +313,8 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
             for name in TEXT_FIELDS:
                 value = plain(record.get(S.FIELD_PREFIX + name))
                 row[name] = "" if value is None else str(value)
+            if not row[S.OUTCOME]:  # the manager died while writing it: not the framework's
+                row[S.OUTCOME], row[S.REASON] = S.SKIPPED, _no_outcome(row, record)
             for name in NUMBER_FIELDS:
                 value = plain(record.get(S.FIELD_PREFIX + name))
                 row[name] = _number(value, url, scenario, record.get("id"), name)

@@ -126,6 +126,13 @@ WALL_NS = "wall_ns"
 # Optional, not a schema field: JSON list of the first files a cell left outside its work
 # directory, for a reader chasing `outside_files`.
 OUTSIDE_PATHS = "outside_paths"
+# Optional, not a schema field: set on a `skipped` cell the harness failed to run (its
+# environment did not build, or the manager stopped before the cell's outcome was stored),
+# naming what failed. The failure is the harness's, never the framework's: `--resume` runs
+# such a cell again.
+HARNESS_FAILURE = "harness_failure"
+ENVIRONMENT_FAILED = "environment"
+NO_OUTCOME = "no_outcome"
 
 # Every field of a cell, in the order of DESIGN.md.
 CELL_FIELDS = (
@@ -169,7 +176,9 @@ OS = "os"
 CPU = "cpu"
 PYTHON = "python"
 COMMIT = "commit"
-DIRTY = "dirty"  # whether the work tree had uncommitted changes
+DIRTY = "dirty"  # whether the work tree had uncommitted changes; None when git could not say
+# Optional: why the commit or the dirty flag is unknown (git missing, not a repository, ...).
+GIT_ERROR = "git_error"
 COMMAND = "command"  # the exact command line that produced the suite
 SEED = "seed"  # the seed of the shuffled cell order
 GRID = "grid"

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from results import schema as S
 from results.cells import plain
-from results.database import open_for_writing
+from results.database import open_existing, open_for_writing
 
 INTERRUPTED = "interrupted"  # the status of a suite run stopped by Ctrl-C or SIGTERM
 
@@ -31,10 +31,11 @@ class StoredCell(NamedTuple):
 
 
 class Store:
-    """A results database opened to record suites (creating it if needed)."""
+    """A results database opened to record suites (creating it if needed, unless `existing`)."""
 
-    def __init__(self, db: str) -> None:
-        self.db = open_for_writing(db)
+    def __init__(self, db: str, *, existing: bool = False) -> None:
+        # resuming a database that is not there must not leave an empty one behind
+        self.db = open_existing(db) if existing else open_for_writing(db)
         self._experiments: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -109,6 +110,8 @@ class Store:
                 run[field] = value
         if result.get(S.OUTSIDE_PATHS):
             run[S.OUTSIDE_PATHS] = json.dumps(result[S.OUTSIDE_PATHS])
+        if result.get(S.HARNESS_FAILURE):
+            run[S.HARNESS_FAILURE] = str(result[S.HARNESS_FAILURE])
         run.end()
 
     # -- what is already stored ---------------------------------------------------------------
@@ -143,7 +146,8 @@ class Store:
     def stored_cells(
         self, suite_id: str, scenarios: Mapping[str, Sequence[str]]
     ) -> list[StoredCell]:
-        """The completed cells of `suite_id` in these scenarios (name -> its parameter names)."""
+        """The cells of `suite_id` in these scenarios (name -> its parameter names) that are
+        stored for good: neither half written nor failed by the harness (both run again)."""
         from tracker.run import COMPLETED
 
         out: list[StoredCell] = []
@@ -158,6 +162,8 @@ class Store:
             for record in frame[frame[column] == suite_id].to_dict("records"):
                 if record.get("status") != COMPLETED:
                     continue  # stopped half way (killed hard): run again
+                if rerun_reason(record):
+                    continue  # the harness's failure, not a result about the framework
                 version = plain(record.get(S.PARAM_PREFIX + S.FRAMEWORK_VERSION))
                 out.append(
                     StoredCell(
@@ -172,6 +178,14 @@ class Store:
                     )
                 )
         return out
+
+
+def rerun_reason(record: Mapping[str, Any]) -> str:
+    """Why `--resume` runs a stored cell (a runs_df() record) again: the harness failed it
+    (an environment that did not build) or its outcome was never stored; "" otherwise."""
+    if not plain(record.get(S.FIELD_PREFIX + S.OUTCOME)):
+        return S.NO_OUTCOME
+    return str(plain(record.get(S.FIELD_PREFIX + S.HARNESS_FAILURE)) or "")
 
 
 def _seed(record: Any) -> int:

@@ -44,7 +44,9 @@ def register(subparsers: Any) -> None:
         "--db", default=None, metavar="URL", help="results database (default results/trackbench.db)"
     )
     run.add_argument(
-        "--resume", action="store_true", help="skip cells already stored for this suite"
+        "--resume",
+        action="store_true",
+        help="skip cells already stored for this suite (the harness's failures run again)",
     )
     run.add_argument("--suite", metavar="ID", help="the suite id (to resume or share a suite)")
     run.add_argument(
@@ -371,27 +373,46 @@ def harness_cost(n: int = 20) -> dict[str, float]:
     }
 
 
-def stability(n: int) -> dict[str, float]:
-    """The tracker's startup cell n times: median and the bootstrap 95% half-width / median."""
+def stability(n: int) -> dict[str, Any]:
+    """The tracker's startup cell n times: median and the bootstrap 95% half-width / median,
+    and the cells that failed (`failed`: "outcome: reason" -> how many), never dropped."""
     import random
+    from collections import Counter
 
     from scenarios import cell, envs
 
     python = envs.ensure("tracker").python
-    walls = []
+    walls: list[float] = []
+    failed: Counter[str] = Counter()
     for _ in range(n):
         result = cell.run_cell("tracker", "startup", {}, 60, python=python)
         if result["outcome"] == "ok":
             walls.append(result["tracking_ns"] / 1e9)
+        else:
+            failed[f"{result['outcome']}: {str(result.get('reason') or '')[:200]}"] += 1
     if len(walls) < 2:
-        raise UsageError("the tracker's startup cell did not run twice")
+        raise UsageError(
+            f"the tracker's startup cell did not run twice ({len(walls)} ok of {n}"
+            f"{'; ' + _failed_text(failed) if failed else ''})"
+        )
     rng = random.Random(0)
     medians = sorted(
         statistics.median(rng.choices(walls, k=len(walls))) for _ in range(2000)
     )  # fmt: skip
     low, high = medians[int(0.025 * len(medians))], medians[int(0.975 * len(medians)) - 1]
     median = statistics.median(walls)
-    return {"median_s": median, "half_width_ratio": (high - low) / 2 / median, "n": len(walls)}
+    return {
+        "median_s": median,
+        "half_width_ratio": (high - low) / 2 / median,
+        "n": len(walls),
+        "failed": dict(failed),
+    }
+
+
+def _failed_text(failed: Any) -> str:
+    """`2 failed: crash: exit code 3 (x2)`: every failure, counted, with its reason."""
+    parts = [f"{why} (x{count})" for why, count in failed.items()]
+    return f"{sum(failed.values())} failed: " + "; ".join(parts)
 
 
 def main_bench(args: argparse.Namespace) -> int:
@@ -413,4 +434,9 @@ def main_bench(args: argparse.Namespace) -> int:
             f"half-width {found['half_width_ratio'] * 100:.1f}% of the median "
             f"(n={found['n']:g}; target <= 10%)"
         )
+        if found["failed"]:
+            print(
+                f"tracker startup: {_failed_text(found['failed'])} of {args.stability} cells, "
+                f"left out of the interval"
+            )
     return 0

@@ -4,7 +4,9 @@ Each cell runs through `scenarios.cell.run_cell` and its result is written as so
 measured, through `results.store` (one run of the reference tracker per cell, one experiment
 per scenario; the suite itself is one run of the experiment `suites`). So an interrupt
 (Ctrl-C, SIGTERM) loses only the cell in progress, and `resume` skips every cell whose
-identity (suite, framework, scenario, parameters, repetition) is already stored.
+identity (suite, framework, scenario, parameters, repetition) is already stored, but for the
+harness's failures (an environment that did not build, an outcome never stored): those run
+again.
 
 The manager never imports a framework: what an adapter supports comes from the worker's
 `--describe`, and a cell needing a capability the adapter does not declare is stored as
@@ -127,7 +129,12 @@ def run_suite(
     cells = plan.plan_cells(frameworks, configs, repeat, options.shard)
     grid_label = "spec" if options.spec else grid.name
 
-    store = Store(options.db)
+    # a resume (not a shard's first run) needs the database it resumes: never create one
+    existing = options.resume and options.shard is None
+    try:
+        store = Store(options.db, existing=existing)
+    except UsageError as exc:
+        raise UsageError(f"--resume: {exc}" if existing else str(exc)) from None
     try:
         info = machine_info()
         suite_id, seed = _suite_identity(store, options, grid_label, info, configs, frameworks)
@@ -362,17 +369,25 @@ def _measure(
     if why:
         return decided(S.SKIPPED, why, version)
     if cell.framework in env_errors:
-        return decided(S.CRASH, env_errors[cell.framework], version)
+        return harness_failed(env_errors[cell.framework], version)
     try:
         return run_one(
             cell.framework, cell.scenario, cell.config, timeout, python=python, declared=declared
         )
     except envs.EnvError as exc:
-        return decided(S.CRASH, f"environment: {exc}", version)
+        return harness_failed(f"environment: {exc}", version)
 
 
 def decided(outcome: str, reason: str, version: str = "") -> dict[str, Any]:
     """A result the manager decides without starting a worker (unsupported, skipped)."""
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
     result.update(outcome=outcome, fidelity=S.NOT_CHECKED, reason=reason, framework_version=version)
+    return result
+
+
+def harness_failed(reason: str, version: str = "") -> dict[str, Any]:
+    """A cell the harness could not run (its environment did not build): `skipped`, marked as
+    the harness's failure so that `--resume` runs it again; never the framework's crash."""
+    result = decided(S.SKIPPED, f"harness failure: {reason}", version)
+    result[S.HARNESS_FAILURE] = S.ENVIRONMENT_FAILED
     return result

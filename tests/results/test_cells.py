@@ -90,20 +90,24 @@ def test_no_results_yet(tmp_path: Path) -> None:
 def test_missing_outcome_and_mixed_parameter_types(tmp_path: Path) -> None:
     p1, f1 = _cell("s", "tracker", 0, 5, size=10)
     p2, f2 = _cell("s", "other", 0, 7, size="large")
-    del f2[S.OUTCOME]  # a cell whose outcome never got written is shown, not dropped
+    # a cell whose outcome never got written (the manager died while writing it) is shown,
+    # not dropped, as the harness's failure, never the framework's
+    del f2[S.OUTCOME]
     url = _db(
         tmp_path / "a.db", [{S.SUITE_ID: "s", S.MACHINE: "m"}], [("a", p1, f1), ("b", p2, f2)]
     )
     res = load(url)
     (section,) = analysis.sections(res)
     (row_b,) = analysis.rows(section, "b")
-    assert row_b.summary is None and row_b.status() == "no outcome 1/1"
+    assert row_b.summary is None and row_b.status() == "skipped 1/1"
     (failure,) = analysis.failures(section)
-    assert (failure.framework, failure.outcome) == ("other", "no outcome recorded")
+    assert (failure.framework, failure.outcome) == ("other", S.SKIPPED)
+    assert failure.reason.startswith("harness failure: interrupted, no outcome stored")
+    assert "--resume runs it again" in failure.reason
     frame = export.cells_frame(res)
     assert list(frame["size"]) == ["10", "large"]  # one type per column, as written
     matrix = analysis.fidelity_matrix(section)
-    assert matrix[("other", "b")] == {"no outcome": 1}
+    assert matrix[("other", "b")] == {S.SKIPPED: 1}
 
 
 def test_wrong_data_is_listed_as_a_failure(tmp_path: Path) -> None:

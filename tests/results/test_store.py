@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from results import schema as S
 from results.cells import load
+from results.errors import UsageError
 from results.store import Store
 
 
@@ -46,3 +49,30 @@ def test_cells_written_are_read_back_and_found_on_resume(tmp_path: Path) -> None
     assert list(cells[S.OUTSIDE_PATHS]) == ['["~/.cache/x"]', ""]
     (suite_run,) = loaded.suite_runs
     assert suite_run.fields["cells_run"] == 2 and suite_run.declarations() == {}
+
+
+def test_resume_runs_again_what_the_harness_failed(tmp_path: Path) -> None:
+    """The framework's own crash and a limit's skip stay stored; an environment that did not
+    build and a cell whose outcome was never written are run again."""
+    db = str(tmp_path / "r.db")
+    with Store(db) as store:
+        store.begin_suite("s1", {S.MACHINE: "m", S.SEED: 1, S.GRID: "quick"}, {})
+        _write(store, 0, **{S.OUTCOME: S.CRASH, S.REASON: "exit code 3"})
+        _write(store, 1, **{S.OUTCOME: S.SKIPPED, S.REASON: "over the cell cap"})
+        _write(store, 2, **{S.OUTCOME: S.SKIPPED, S.REASON: "harness failure: environment",
+                            S.HARNESS_FAILURE: S.ENVIRONMENT_FAILED})  # fmt: skip
+        _write(store, 3, **{S.OUTCOME: None})
+    with Store(db) as store:
+        found = store.stored_cells("s1", {"high_frequency": ["n_values"]})
+    assert [(c.repetition, c.outcome) for c in found] == [(0, S.CRASH), (1, S.SKIPPED)]
+    shown = load(db).cells
+    assert list(shown[S.OUTCOME]) == [S.CRASH, S.SKIPPED, S.SKIPPED, S.SKIPPED]
+    assert list(shown[S.REASON])[2] == "harness failure: environment"
+    assert list(shown[S.REASON])[3].startswith("harness failure: interrupted")
+
+
+def test_a_store_for_resuming_never_creates_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "r.db"
+    with pytest.raises(UsageError, match="no results database at"):
+        Store(str(db), existing=True)
+    assert not db.exists() and not db.parent.exists()

@@ -371,6 +371,13 @@ class Broken(Memory):
         raise ImportError("libcuda.so.1: cannot open shared object file")
 
 
+class Unresolvable(Memory):
+    """Requires a package no index has: its environment cannot be built (the harness's gap)."""
+
+    name = "unresolvable"
+    requirements = ("trackbench-no-such-package==0.0.0",)
+
+
 class SlowReader(Memory):
     """Takes a second to read back: verification, which is not part of the measured cell."""
 

@@ -294,8 +294,93 @@ def test_environments_are_fixed_for_the_whole_suite(
 
 
 def test_resume_without_an_earlier_suite_is_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    runner.run_suite(options(db, grid="standard"), stream=io.StringIO(), run_cell=FakeCells())
     with pytest.raises(UsageError, match="no earlier 'quick' suite"):
-        runner.run_suite(options(tmp_path / "r.db", resume=True), stream=io.StringIO())
+        runner.run_suite(options(db, resume=True), stream=io.StringIO())
+
+
+def test_resume_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with pytest.raises(UsageError, match="no results database at"):
+        runner.run_suite(options(db, resume=True), stream=io.StringIO(), run_cell=FakeCells())
+    assert not db.exists()
+    proc = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "run", "--resume", "--db", str(db)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and not db.exists()
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "--resume: no results database at" in proc.stderr
+
+
+def test_a_failed_environment_build_is_the_harness_s_failure_and_resume_reruns_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real build that cannot resolve: every cell is `skipped` (the harness's failure, with
+    the build's error), never the framework's crash; --resume runs them again."""
+    from reports import analysis
+    from results.cells import load
+
+    monkeypatch.setenv("TRACKBENCH_ENVS", str(tmp_path / "envs"))
+    monkeypatch.setenv("UV_OFFLINE", "1")  # fail at once: no index has the package anyway
+    db = tmp_path / "r.db"
+    framework = f"{FAKE}:Unresolvable"
+    overrides = {"high_frequency": {"n_values": [10]}}
+    opts = options(db, frameworks=[framework], scenarios=["high_frequency"], repeat=2,
+                   overrides=overrides, python=None, seed=5)  # fmt: skip
+    first = runner.run_suite(opts, stream=io.StringIO())
+    assert first.outcomes == {S.SKIPPED: 2}
+    for cell in stored(db):
+        fields = cell["fields"]
+        assert fields[S.OUTCOME] == S.SKIPPED
+        assert fields[S.HARNESS_FAILURE] == S.ENVIRONMENT_FAILED
+        assert fields[S.REASON].startswith("harness failure: environment: building the ")
+        assert "trackbench-no-such-package" in fields[S.REASON]
+    (section,) = analysis.sections(load(os.fspath(db)))
+    (row,) = analysis.rows(section, "high_frequency")
+    assert row.status() == "skipped 2/2" and row.unranked == "no ok cell"
+    # the environment works now (this interpreter): resume runs the harness's failures again
+    second = runner.run_suite(
+        opts._replace(resume=True, seed=None, python=sys.executable), stream=io.StringIO()
+    )
+    assert second.suite_id == first.suite_id
+    assert second.already_stored == 0 and second.outcomes == {S.OK: 2}
+    third = runner.run_suite(
+        opts._replace(resume=True, python=sys.executable), stream=io.StringIO()
+    )
+    assert third.already_stored == 2 and third.ran == 0
+    # both stay stored: the harness's failure is shown beside the cells that then ran
+    outcomes = sorted(c["fields"][S.OUTCOME] for c in stored(db))
+    assert outcomes == [S.OK, S.OK, S.SKIPPED, S.SKIPPED]
+
+
+def test_resume_reruns_a_cell_whose_outcome_was_never_stored(tmp_path: Path) -> None:
+    from results.cells import load
+
+    db = tmp_path / "r.db"
+    opts = options(db, scenarios=["startup"], repeat=2, seed=3)
+    first = runner.run_suite(opts, stream=io.StringIO(), run_cell=FakeCells(interrupt_at=2))
+    assert first.interrupted and first.ran == 1
+    # the manager died while writing the other cell: a run with its params and no outcome,
+    # which the tracker ends as COMPLETED when the database is closed
+    (done,) = [c["params"] for c in stored(db)]
+    conn = tracker.connect(f"sqlite:///{db}")
+    half = conn.experiment("startup").run(
+        "half", params={**done, S.REPETITION: 1 - done[S.REPETITION]}
+    )
+    half[S.PROCESS_NS] = 5
+    conn.close()
+    assert {c["status"] for c in stored(db)} == {"COMPLETED"}
+    # shown as the harness's failure, not hidden and not the framework's
+    cells = load(os.fspath(db)).cells
+    (shown,) = cells[cells["run_name"] == "half"].to_dict("records")
+    assert shown[S.OUTCOME] == S.SKIPPED
+    assert shown[S.REASON].startswith("harness failure: interrupted, no outcome stored")
+    fake = FakeCells()
+    second = runner.run_suite(opts._replace(resume=True), stream=io.StringIO(), run_cell=fake)
+    assert second.suite_id == first.suite_id and second.already_stored == 1
+    assert second.ran == 1 and len(fake.calls) == 1
 
 
 def test_sigterm_stops_the_suite_storing_every_finished_cell(tmp_path: Path) -> None:
