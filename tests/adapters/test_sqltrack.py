@@ -17,9 +17,15 @@ pytestmark = pytest.mark.postgres
 
 
 def _segments() -> set[str]:
-    """Ids of the System V shared memory segments that exist now (ipcs -m)."""
-    out = subprocess.run(["ipcs", "-m"], capture_output=True, text=True, check=True)
-    return {line.split()[1] for line in out.stdout.splitlines() if line.startswith("0x")}
+    """Ids of the System V shared memory segments whose creator is gone (ipcs -m -p): those a
+    server left behind; a live creator's is another server's, running on this machine."""
+    out = subprocess.run(["ipcs", "-m", "-p"], capture_output=True, text=True, check=True)
+    rows = [line.split() for line in out.stdout.splitlines()]
+    return {row[0] for row in rows if len(row) >= 4 and row[0].isdigit() and not _alive(row[2])}
+
+
+def _alive(pid: str) -> bool:
+    return Path(f"/proc/{pid}").exists()
 
 
 _BEFORE: set[str] = set()
