@@ -16,8 +16,12 @@ inherits. In order:
    and `read_ns` where reading is the scenario's headline;
 4. the server is stopped, and whatever else the cell left running is counted and ended.
 
-Every failure is an outcome, never an exception. Never imports a framework (nor the
-worker's adapter modules).
+Every failure is an outcome, never an exception. An interrupt (Ctrl-C, SIGTERM, even
+twice) stops the cell before it propagates: SIGTERM to its process groups (the server's
+keeper then stops the server cleanly), SIGKILL only after a grace period. The writer and the
+reader end themselves if this manager dies (scenarios/watchdog.py), and a cell's folder is
+named with its manager, so the next run removes the folders of managers that are gone.
+Never imports a framework (nor the worker's adapter modules).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -42,6 +47,7 @@ from results import schema as S
 from scenarios import envs, processes
 from scenarios.processes import MARKER_VAR
 from scenarios.service import GRACE_SECONDS
+from scenarios.watchdog import WATCH_VAR
 
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
 # is a param there, `outside_paths` names the first outside files for the report.
@@ -50,6 +56,12 @@ RESULT_KEYS = (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, S.FRAMEWORK_VERSION, S.OUTSID
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 STDERR_TAIL = 1500
+FOLDER_PREFIX = "trackbench-cell-"
+_OWNED = re.compile(rf"{FOLDER_PREFIX}(\d+)\.(\d+)\.(\d+)-")
+# how long an interrupted cell's processes get to stop (the server cleanly) before SIGKILL
+INTERRUPT_GRACE_SECONDS = 5.0
+# a worker ends itself this long after its timeout, if the manager's kill did not come
+WATCH_MARGIN_SECONDS = 1.0
 
 
 @contextlib.contextmanager
@@ -124,11 +136,49 @@ def _display(path: str, cell_dir: Path) -> str:
     return path
 
 
+def _owner() -> str:
+    """This manager's name in its cells' folders: pid namespace, pid and start time."""
+    return f"{_pid_namespace()}.{os.getpid()}.{processes.start_time(os.getpid())}"
+
+
+def _pid_namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def remove_stale_folders() -> int:
+    """Remove the cell folders of managers that are gone (killed, even by SIGKILL), ending
+    what their cells still run first; how many were removed.
+
+    A folder is named with its manager (`_owner`): one whose manager is alive, or of another
+    pid namespace (whose processes cannot be seen from here), or kept on purpose, stays.
+    """
+    removed = 0
+    here = _pid_namespace()
+    for path in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        match = _OWNED.match(path.name)
+        if match is None or int(match[1]) != here:
+            continue
+        pid, started = int(match[2]), int(match[3])
+        if processes.start_time(pid) == started:  # its manager still runs
+            continue
+        with contextlib.suppress(OSError):
+            processes.end_cell((path / "marker").read_text(encoding="utf-8"), GRACE_SECONDS)
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
+    return removed
+
+
 class _Folder:
     """One cell's temporary folder and the files its processes read and write."""
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="trackbench-cell-"))
+    def __init__(self, keep: bool = False) -> None:
+        # named with its manager, so that the next run removes it if the manager dies;
+        # a folder kept on purpose is not
+        owned = "" if keep else f"{_owner()}-"
+        self.root = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{owned}"))
         # traversable (not listable) by others: a server run as another user, such as the
         # `postgres` system user, must reach its data directory inside the work directory
         self.root.chmod(0o711)
@@ -139,6 +189,8 @@ class _Folder:
         self.result = self.root / "result.json"
         self.read_result = self.root / "read_result.json"
         self.stderr = self.root / "stderr.txt"
+        self.marker = uuid.uuid4().hex  # every process of the cell inherits it
+        (self.root / "marker").write_text(self.marker, encoding="utf-8")
 
     def write_cell(self, cell: Mapping[str, Any]) -> None:
         """(Re)write cell.json, which every process of the cell reads."""
@@ -153,6 +205,26 @@ def _spawn(argv: Sequence[str], folder: _Folder, env: Mapping[str, str], stderr:
             start_new_session=True,  # own process group and session: one kill ends all
             **{"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, **kwargs},
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _leashed(
+    argv: Sequence[str], folder: _Folder, env: Mapping[str, str], stderr: Path, timeout: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker watching a pipe only this manager writes to (scenarios/watchdog.py): it ends
+    itself when the pipe closes (this manager died, or is done with it) or a little after
+    its timeout."""
+    read, write = os.pipe()  # neither end is inherited but by this one worker
+    try:
+        watch = f"{read}:{timeout + WATCH_MARGIN_SECONDS:g}"
+        proc = _spawn(argv, folder, {**env, WATCH_VAR: watch}, stderr, pass_fds=(read,))
+        os.close(read)
+        read = -1
+        yield proc
+    finally:
+        for fd in (read, write):
+            if fd >= 0:
+                os.close(fd)
 
 
 def _load(path: Path) -> tuple[Any, str]:
@@ -222,17 +294,17 @@ def _writer(
     cpu_before = processes.tree_cpu(others, others) if others else 0
     busy_before = processes.busy_cpu_ns()
     started = time.perf_counter_ns()
-    proc = _spawn(argv, folder, env, folder.stderr)
-    watch = processes.Watch(proc.pid, timeout, others)
-    watch.start()
-    try:
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        exited = time.perf_counter_ns()
-    finally:
-        watch.stopped.set()
-        watch.join()
+    with _leashed(argv, folder, env, folder.stderr, timeout) as proc:
+        watch = processes.Watch(proc.pid, timeout, others)
+        watch.start()
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            exited = time.perf_counter_ns()
+        finally:  # interrupted: run_cell stops the cell, the writer first given SIGTERM
+            watch.stopped.set()
+            watch.join()
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)  # what it left running in its group
     busy = processes.busy_cpu_ns() - busy_before
     code = proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 above
     # the writer's own CPU and its reaped children's, then what still runs in its session
@@ -289,17 +361,18 @@ def _reader(
 ) -> dict[str, Any]:
     """Run the reader; what it adds to the cell's result (never raises)."""
     stderr = folder.root / "read_stderr.txt"
-    proc = _spawn(argv, folder, env, stderr)
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        failure = {S.OUTCOME: S.TIMEOUT, S.REASON: f"reading back: killed after {timeout:g} s"}
-    else:
+    code: int | None
+    with _leashed(argv, folder, env, stderr, timeout) as proc:
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # what it left running goes with it
+        proc.wait()
+    if code is None:
+        failure = {S.OUTCOME: S.TIMEOUT, S.REASON: f"reading back: killed after {timeout:g} s"}
+    else:
         found, problem = _load(folder.read_result)
         if found is not None and found[S.OUTCOME] == S.OK:
             keys = (S.FIDELITY, S.REASON, *S.READER_TIMINGS, *S.SCENARIO_FIELDS)
@@ -339,7 +412,7 @@ def run_cell(
     python = Path(python) if python is not None else envs.python_for(framework, with_)
     if declared is None:
         declared = envs.describe((framework,)).get(framework, {})
-    folder = _Folder()
+    folder = _Folder(keep)
     cell: dict[str, Any] = {
         "framework": framework,
         "workload": workload,
@@ -351,7 +424,7 @@ def run_cell(
         "service_timeout": min(service_timeout, timeout),
     }
     folder.write_cell(cell)
-    marker = uuid.uuid4().hex
+    marker = folder.marker
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
     result.update({S.FIDELITY: S.NOT_CHECKED, S.REASON: "", S.FRAMEWORK_VERSION: ""})
     service: _Service | None = None
@@ -384,13 +457,27 @@ def run_cell(
                     result[S.REASON] = f"{framework} declares no reader (read_back)"
         return _finish(result, folder, marker, service, stderr_copy)
     except BaseException:  # interrupted: nothing the cell started may outlive it
-        if service is not None:
-            service.stop()
-        processes.kill_all(processes.marked_processes(marker))
+        with processes.held_signals():  # a second Ctrl-C must not cut the stop short
+            _abandon(folder, service, keep)
         raise
     finally:
         if not keep:
             shutil.rmtree(folder.root, ignore_errors=True)
+
+
+def _abandon(folder: _Folder, service: _Service | None, keep: bool) -> None:
+    """Stop an interrupted cell: SIGTERM its process groups (the keeper then stops its server
+    cleanly), SIGKILL what is left after a grace period, remove its folder."""
+    processes.end_cell(folder.marker, INTERRUPT_GRACE_SECONDS)
+    if service is not None:
+        for pipe in (service.proc.stdin, service.proc.stdout):
+            with contextlib.suppress(OSError):
+                assert pipe is not None
+                pipe.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            service.proc.wait(timeout=1)  # reaped: it has stopped, or was killed above
+    if not keep:
+        shutil.rmtree(folder.root, ignore_errors=True)
 
 
 def _finish(

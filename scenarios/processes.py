@@ -93,6 +93,73 @@ def marked_processes(marker: str) -> list[int]:
     return found
 
 
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot), None when there is no such process;
+    with its pid, this names one process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return int(stat[stat.rfind(b")") + 2 :].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM (the first is delivered when this ends): a second one must
+    not cut short the stop of a cell, which would leave its server killed halfway (a leak)."""
+    if threading.current_thread() is not threading.main_thread():
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return
+    # Handlers, not a signal mask: a mask holds a signal for this thread only, and the
+    # kernel hands it to another one (a database's writer thread), whose Python handler
+    # then raises here all the same.
+    caught: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in HELD
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
+def end_cell(marker: str, grace: float) -> int:
+    """Stop every process of a cell: SIGTERM, then SIGKILL what is left after `grace` seconds;
+    how many were running.
+
+    SIGTERM goes to the process groups of the cell's session leaders (the writer's or the
+    reader's, the server keeper's, which then stops its server cleanly itself) and of any
+    process whose session leader is gone; never to a server behind its keeper's back.
+    """
+    pids = marked_processes(marker)
+    sessions = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            sessions[pid] = os.getsid(pid)
+    for pid, sid in sessions.items():
+        if sid == pid or sid not in sessions:
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(pid), signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    left = pids
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = marked_processes(marker)
+    kill_all(left)
+    return len(pids)
+
+
 def kill_all(pids: Sequence[int]) -> None:
     """SIGKILL each of `pids` that still exists."""
     for pid in pids:

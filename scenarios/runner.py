@@ -154,6 +154,9 @@ def run_suite(
             f"{len(cells) - len(todo)} already stored, {len(todo)} to run "
             f"(estimate {clock(sum(progress.estimates))}) into {options.db}"
         )
+        stale = cell_module.remove_stale_folders()
+        if stale:
+            progress.say(f"removed {stale} cell folders of earlier runs that were killed")
         pythons: dict[str, str] = {}
         env_errors: dict[str, str] = {}
         if not options.python:

@@ -5,8 +5,9 @@ framework's environment: it starts the adapter's server on a free loopback port 
 process group of its own, waits until it answers, prints one JSON line (`port` and
 `service_start_ns`, or `outcome` and `reason`), and keeps it running for the writer and the
 reader, as a user's server would already be running. When its stdin closes (the manager
-is done with the cell, or died) it stops the server: SIGTERM to the group, SIGKILL after a
-grace period, and reaps it, so nothing is left behind.
+is done with the cell, or died) or on SIGTERM or SIGINT (the manager was interrupted) it
+stops the server: SIGTERM to the group, SIGKILL after a grace period, and reaps it, so
+nothing is left behind; further signals meanwhile are ignored.
 
 Standard library only.
 """
@@ -34,8 +35,10 @@ def has_service(cls: type[Adapter]) -> bool:
 
 def keep(adapter: Adapter, cell: dict[str, Any]) -> int:
     """Start the server, report it on stdout, stop it when stdin closes; the exit status."""
-    # SIGTERM (the manager interrupted) stops the server too, through the `finally` below
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # SIGTERM or SIGINT (the manager interrupted) stops the server too, through the `finally`,
+    # but only once it has started: a PostgreSQL cluster signalled in initdb leaks memory
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
     workdir = Path(cell["workdir"])
     port = _free_port()
     argv = adapter.service_argv(workdir, port)
@@ -51,14 +54,35 @@ def keep(adapter: Adapter, cell: dict[str, Any]) -> int:
     try:
         problem = _wait_ready(adapter, proc, Service(port, workdir), argv[0],
                               float(cell.get("service_timeout", 60)))  # fmt: skip
+        _Stop.starting = False
+        if _Stop.requested:
+            return 1
         if problem:
             _say(problem)
             return 1
         _say({"port": port, "service_start_ns": time.perf_counter_ns() - started})
-        sys.stdin.read()  # until the manager closes it
+        sys.stdin.read()  # until the manager closes it (or dies: the kernel closes it then)
         return 0
     finally:
+        _ignore_signals()  # a signal now must not cut the stop short: that leaks the server
         stop(proc)
+
+
+class _Stop:  # the signal handler's state
+    starting = True  # the server is starting: a stop waits until it has
+    requested = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _Stop.requested = True
+    if not _Stop.starting:
+        _ignore_signals()
+        sys.exit(128 + signum)
+
+
+def _ignore_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _say(message: dict[str, Any]) -> None:

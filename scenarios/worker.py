@@ -7,6 +7,9 @@ Started by the manager (scenarios/cell.py), in this order, as
     ENV/bin/python -I scenarios/worker.py --read CELL.json     a new process reading it back
     python -I scenarios/worker.py --describe [NAMES]           adapters' declarations as JSON
 
+The writer and the reader watch a pipe from the manager (scenarios/watchdog.py): they end
+themselves and what they started when the manager dies or their deadline passes.
+
 CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
 result and read_result (where to write the writer's and the reader's JSON), service_log and
 service_timeout (seconds). The kept server's port is in the environment (SERVICE_PORT_VAR).
@@ -247,6 +250,10 @@ def main(argv: list[str]) -> int:
         print("usage: worker.py [--read | --service] CELL.json | --describe [NAMES]",
               file=sys.stderr)  # fmt: skip
         return 2
+    if mode != "--service":  # the keeper stops with its stdin: the manager holds the other end
+        from scenarios import watchdog
+
+        watchdog.start()  # ends this process if the manager dies or the deadline passes
     with open(paths[0], encoding="utf-8") as fh:
         cell = json.load(fh)
     if mode == "--service":

@@ -468,3 +468,18 @@ class ParsedMemory(Memory):
 
     name = "parsed-memory"
     reader = "the test's unpickler"
+
+
+class Hanger(Memory):
+    """Hangs in the workload with two children, one of which ignores SIGTERM."""
+
+    name = "hanger"
+    # each child says it is set up with a file in the work directory
+    CHILD = "import signal, sys, time; {}; open(sys.argv[1], 'w').close(); time.sleep(3600)"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Start the children, then never return."""
+        for n, setup in enumerate(("pass", "signal.signal(signal.SIGTERM, signal.SIG_IGN)")):
+            child = os.path.join(os.getcwd(), f"child-{n}")
+            subprocess.Popen([sys.executable, "-c", self.CHILD.format(setup), child])
+        time.sleep(3600)
