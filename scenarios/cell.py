@@ -492,7 +492,7 @@ def _finish(
     """
     if service is not None:
         service.stop()
-    leftovers = processes.marked_processes(marker)
+    leftovers = processes.marked_processes(marker, folder.root)
     processes.kill_all(leftovers)  # left running by the cell: counted, then ended
     outside = _files_under(folder.home) + _files_under(folder.tmp)
     result[S.LEFTOVER_PROCESSES] = len(leftovers)

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 MARKER_VAR = "TRACKBENCH_CELL"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -75,9 +76,12 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def marked_processes(marker: str) -> list[int]:
-    """Processes whose environment carries the cell's marker (they came from the cell)."""
+def marked_processes(marker: str, folder: Path | None = None) -> list[int]:
+    """Processes whose environment carries the cell's marker (they came from the cell), and,
+    given the cell's folder, those working inside it: a helper that a framework starts in a
+    session of its own with an empty environment still works where it was started."""
     needle = f"{MARKER_VAR}={marker}".encode()
+    inside = None if folder is None else os.path.realpath(folder)
     found: list[int] = []
     if not os.path.isdir("/proc"):  # not Linux: leftovers cannot be seen
         return found
@@ -87,6 +91,11 @@ def marked_processes(marker: str) -> list[int]:
         try:
             with open(f"/proc/{entry}/environ", "rb") as fh:
                 if needle in fh.read().split(b"\0"):
+                    found.append(int(entry))
+                    continue
+            if inside is not None:
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+                if cwd == inside or cwd.startswith(inside + os.sep):
                     found.append(int(entry))
         except OSError:  # gone, or a zombie
             continue

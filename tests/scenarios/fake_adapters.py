@@ -323,6 +323,24 @@ class Litterer(Memory):
         )
 
 
+class Escaper(Memory):
+    """Leaves a helper running in a session of its own with an empty environment."""
+
+    name = "escaper"
+
+    def finish(self) -> None:
+        """Start the helper, as some frameworks' daemons start."""
+        super().finish()
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(3601)"],
+            start_new_session=True,
+            env={},  # no marker inherited: found by where it works
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
 class LingeringThread(Memory):
     """Starts a non-daemon thread that never ends: the worker cannot exit."""
 

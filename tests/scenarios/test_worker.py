@@ -191,7 +191,15 @@ def test_leftovers_are_counted_and_ended() -> None:
     assert not _sleepers(), "the detached process was not ended"
 
 
-def _sleepers() -> list[int]:
+def test_a_helper_escaping_with_an_empty_environment_is_found_counted_and_ended() -> None:
+    result = cell("Escaper")
+    assert result["outcome"] == "ok", result["reason"]
+    assert result["leftover_processes"] == 1
+    time.sleep(0.2)
+    assert not _sleepers(b"time.sleep(3601)"), "the escaped helper was not ended"
+
+
+def _sleepers(call: bytes = b"time.sleep(3600)") -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -200,7 +208,7 @@ def _sleepers() -> list[int]:
                     cmd = fh.read()
             except OSError:
                 continue
-            if b"time.sleep(3600)" in cmd and b"-c" in cmd:
+            if call in cmd and b"-c" in cmd:
                 found.append(int(entry))
     return found
 
