@@ -424,20 +424,19 @@ def run_cell(
         "service_timeout": min(service_timeout, timeout),
     }
     folder.write_cell(cell)
-    marker = folder.marker
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
     result.update({S.FIDELITY: S.NOT_CHECKED, S.REASON: "", S.FRAMEWORK_VERSION: ""})
     service: _Service | None = None
     worker = [os.fspath(python), "-I"]
     try:
         with closed_port() as proxy_port:
-            env = worker_env(python, folder.home, folder.tmp, marker, proxy_port)
+            env = worker_env(python, folder.home, folder.tmp, folder.marker, proxy_port)
             if declared.get("service"):
                 service = _Service(python, folder, env)
                 message = service.ready(cell["service_timeout"] + 5)
                 if message.get(S.OUTCOME):
                     result.update({k: message[k] for k in (S.OUTCOME, S.REASON)})
-                    return _finish(result, folder, marker, service, stderr_copy)
+                    return _finish(result, folder, service, stderr_copy)
                 if message.get("port"):
                     result[S.SERVICE_START_NS] = message.get("service_start_ns")
                     env = {**env, SERVICE_PORT_VAR: str(message["port"])}
@@ -455,7 +454,7 @@ def run_cell(
                 else:
                     result[S.FIDELITY] = S.UNVERIFIED
                     result[S.REASON] = f"{framework} declares no reader (read_back)"
-        return _finish(result, folder, marker, service, stderr_copy)
+        return _finish(result, folder, service, stderr_copy)
     except BaseException:  # interrupted: nothing the cell started may outlive it
         with processes.held_signals():  # a second Ctrl-C must not cut the stop short
             _abandon(folder, service, keep)
@@ -481,7 +480,7 @@ def _abandon(folder: _Folder, service: _Service | None, keep: bool) -> None:
 
 
 def _finish(
-    result: dict[str, Any], folder: _Folder, marker: str, service: _Service | None,
+    result: dict[str, Any], folder: _Folder, service: _Service | None,
     stderr_copy: str | os.PathLike[str] | None,
 ) -> dict[str, Any]:  # fmt: skip
     """Stop the server, count and end leftovers, list files written outside: the result.
@@ -492,7 +491,7 @@ def _finish(
     """
     if service is not None:
         service.stop()
-    leftovers = processes.marked_processes(marker, folder.root)
+    leftovers = processes.marked_processes(folder.marker, folder.root)
     processes.kill_all(leftovers)  # left running by the cell: counted, then ended
     outside = _files_under(folder.home) + _files_under(folder.tmp)
     result[S.LEFTOVER_PROCESSES] = len(leftovers)

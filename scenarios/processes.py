@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from scenarios.watchdog import proc_stats, stat_fields
+
 MARKER_VAR = "TRACKBENCH_CELL"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -23,17 +25,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def _proc_stats() -> Iterator[tuple[int, int, int, int, int]]:
     """(pid, ppid, session, rss_bytes, cpu_ns incl. reaped children) of every process."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
+    for pid, fields in proc_stats():
         ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-        yield (int(entry), int(fields[1]), int(fields[3]), int(fields[21]) * PAGE,
+        yield (pid, int(fields[1]), int(fields[3]), int(fields[21]) * PAGE,
                ticks * 1_000_000_000 // TICKS)  # fmt: skip
 
 
@@ -105,11 +99,10 @@ def marked_processes(marker: str, folder: Path | None = None) -> list[int]:
 def start_time(pid: int) -> int | None:
     """When the process started (clock ticks since boot), None when there is no such process;
     with its pid, this names one process even after the pid is reused."""
+    fields = stat_fields(pid)
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        return int(stat[stat.rfind(b")") + 2 :].split()[19])
-    except (OSError, IndexError, ValueError):
+        return None if fields is None else int(fields[19])
+    except (IndexError, ValueError):
         return None
 
 

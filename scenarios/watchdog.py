@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 WATCH_VAR = "TRACKBENCH_WATCH"
 GRACE_SECONDS = 2.0
@@ -76,23 +77,34 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
+def stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command (state, ppid, pgrp, session, ...), or
+    None when the process cannot be read (gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def proc_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, stat_fields) of every process that can be read."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = stat_fields(int(entry))
+            if fields is not None:
+                yield int(entry), fields
+
+
 def own_processes() -> list[int]:
     """The live processes (not zombies) in this process's session or below it, but itself."""
     me, session = os.getpid(), os.getsid(0)
     parent: dict[int, int] = {}
     members: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
+    for pid, fields in proc_stats():
         if fields[0] in (b"Z", b"X"):
             continue
-        pid = int(entry)
         parent[pid] = int(fields[1])
         if int(fields[3]) == session:
             members.add(pid)

@@ -478,7 +478,7 @@ class SQLAlchemyBackend(Backend):
                         return [], []
                     return list(result.keys()), [tuple(row) for row in result.fetchall()]
             except self._sqlalchemy.exc.DBAPIError as exc:
-                raise query_error(str(exc.orig).strip().splitlines()[0]) from None
+                raise query_error(_primary_message(exc)) from None
 
     def close(self) -> None:
         self.conn.close()
