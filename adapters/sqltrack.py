@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -123,8 +124,11 @@ class SqltrackAdapter(Adapter):
         script = "ALTER TABLE metrics " + ", ".join(
             f"ADD COLUMN IF NOT EXISTS {name} DOUBLE PRECISION" for name in names
         )
+        # a migration's name is a key of sqltrack's applied_migrations (a btree row is at most
+        # 2704 bytes): named by a digest, so 1000 new names in one step fit
+        digest = hashlib.sha256("\0".join(names).encode()).hexdigest()[:20]
         with contextlib.redirect_stdout(io.StringIO()):
-            self._setup(self._client, [(f"trackbench_{'_'.join(names)}.sql", script)])
+            self._setup(self._client, [(f"trackbench_columns_{digest}.sql", script)])
         self._columns.update(names)
 
     def prepare_experiment(self, experiment: str) -> None:

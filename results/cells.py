@@ -42,7 +42,9 @@ LEAD_COLUMNS = (
     RUN_NAME,
 )
 TEXT_FIELDS = (S.OUTCOME, S.FIDELITY, S.REASON, S.DURABILITY)
-NUMBER_FIELDS = tuple(f for f in (*S.CELL_FIELDS, *S.OLD_FIELDS) if f not in TEXT_FIELDS)
+NUMBER_FIELDS = tuple(
+    f for f in (*S.CELL_FIELDS, *S.SCENARIO_NUMBERS, *S.OLD_FIELDS) if f not in TEXT_FIELDS
+)
 # Derived: which field is the cell's headline (S.headline: tracking_ns, read_ns, or schema 1's
 # wall_ns) and its value, so that reports read one column whatever the schema version.
 HEADLINE = "headline"

@@ -115,9 +115,36 @@ LOAD_AVERAGE = "load_average"
 # experiment at once (`safe`, or what went wrong).
 FIDELITY_MATRIX = "fidelity_matrix"
 CONCURRENT_START = "concurrent_start"
-SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START)
-# Scenarios whose cells are not timed comparisons: shown, never ranked by time.
-NOT_TIMED = frozenset({"fidelity"})
+# long_run: the writer's processes' summed resident memory over the run, [[step, bytes], ...]
+# (at most RSS_POINTS pairs, the first and last kept), sampled every RSS_EVERY_SECONDS.
+RSS_SERIES = "rss_series"
+RSS_POINTS = 400
+RSS_EVERY_SECONDS = 0.1
+SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START, RSS_SERIES)
+# Numbers of one scenario's cells only, measured by the writer. loop_overhead: every log()
+# call's duration (percentiles and the largest), the loop's slowdown against the same loop
+# untracked in the same process (blocks interleaved: the whole, the least and the most of
+# any pair of blocks), and the CPU time the writer's other threads and processes took
+# beyond the untracked blocks' (a framework's background work).
+LOG_P50_NS = "log_p50_ns"
+LOG_P99_NS = "log_p99_ns"
+LOG_MAX_NS = "log_max_ns"
+OVERHEAD_PCT = "overhead_pct"
+OVERHEAD_MIN_PCT = "overhead_min_pct"
+OVERHEAD_MAX_PCT = "overhead_max_pct"
+STOLEN_CPU_NS = "stolen_cpu_ns"
+# long_run: the writer's processes' memory just before the first step and after the last.
+RSS_START_BYTES = "rss_start_bytes"
+RSS_END_BYTES = "rss_end_bytes"
+SCENARIO_NUMBERS = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
+                    OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES)  # fmt: skip
+# The scenario fields the writer's workload measures (the others come from the reader).
+WRITER_MEASURED = (*SCENARIO_NUMBERS, RSS_SERIES)
+# Scenarios whose cells are not timed comparisons: shown in their own sections, never ranked
+# by tracking_ns (loop_overhead's workload holds untracked work by design).
+NOT_TIMED = frozenset({"fidelity", "loop_overhead", "long_run"})
+# Scenarios run once per configuration: a finding, not a sample.
+RUN_ONCE = frozenset({"fidelity", "long_run"})
 
 # Schema 1 only: the worker process from its start to the end of finish() (input generation,
 # version lookup and a local server's start included). Read, never written.
@@ -126,13 +153,15 @@ WALL_NS = "wall_ns"
 # Optional, not a schema field: JSON list of the first files a cell left outside its work
 # directory, for a reader chasing `outside_files`.
 OUTSIDE_PATHS = "outside_paths"
-# Optional, not a schema field: set on a `skipped` cell the harness failed to run (its
-# environment did not build, or the manager stopped before the cell's outcome was stored),
-# naming what failed. The failure is the harness's, never the framework's: `--resume` runs
-# such a cell again.
+# Optional, not a schema field: set on a cell the harness failed, naming what failed: a
+# `skipped` cell it could not run (its environment did not build, or the manager stopped
+# before the cell's outcome was stored), or a cell whose framework read back in time but
+# whose check of it did not finish (`fidelity` is then `not_checked`). The failure is the
+# harness's, never the framework's: `--resume` runs such a cell again.
 HARNESS_FAILURE = "harness_failure"
 ENVIRONMENT_FAILED = "environment"
 NO_OUTCOME = "no_outcome"
+CHECK_TIMED_OUT = "check_timed_out"
 
 # Every field of a cell, in the order of DESIGN.md.
 CELL_FIELDS = (

@@ -104,7 +104,7 @@ class Store:
             S.MACHINE_PARAM: machine,
         }
         run = exp.run(name, params=params, tags=[str(result.get(S.OUTCOME))])
-        for field in (*S.CELL_FIELDS, *S.SCENARIO_FIELDS):
+        for field in (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, *S.SCENARIO_NUMBERS):
             value = result.get(field)
             if value is not None:
                 run[field] = value

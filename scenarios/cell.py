@@ -12,8 +12,9 @@ inherits. In order:
    to the framework's import), `exit_ns` (from the end of finish() to the process's exit),
    `process_ns` and the headline `tracking_ns`, CPU and peak memory of the writer's process
    tree and the server's, and `disk_bytes` of the work directory once the writer is gone;
-3. the reader (`--read`), a new process: what the framework's reader returns, its fidelity,
-   and `read_ns` where reading is the scenario's headline;
+3. the reader (`--read`), a new process: what the framework's reader returns (within the
+   cell's timeout), its fidelity (the harness's check, given as long again), and `read_ns`
+   where reading is the scenario's headline;
 4. the server is stopped, and whatever else the cell left running is counted and ended.
 
 Every failure is an outcome, never an exception. An interrupt (Ctrl-C, SIGTERM, even
@@ -51,7 +52,8 @@ from scenarios.watchdog import WATCH_VAR
 
 # Every key run_cell returns, in the results schema's names (DESIGN.md); `framework_version`
 # is a param there, `outside_paths` names the first outside files for the report.
-RESULT_KEYS = (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, S.FRAMEWORK_VERSION, S.OUTSIDE_PATHS)
+RESULT_KEYS = (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, *S.SCENARIO_NUMBERS, S.FRAMEWORK_VERSION,
+               S.OUTSIDE_PATHS, S.HARNESS_FAILURE)  # fmt: skip
 # Variables passed through from the manager's environment; everything else is dropped.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -188,6 +190,7 @@ class _Folder:
         self.cell_json = self.root / "cell.json"
         self.result = self.root / "result.json"
         self.read_result = self.root / "read_result.json"
+        self.read_back_done = self.root / "read_back_done.json"
         self.stderr = self.root / "stderr.txt"
         self.marker = uuid.uuid4().hex  # every process of the cell inherits it
         (self.root / "marker").write_text(self.marker, encoding="utf-8")
@@ -359,17 +362,30 @@ def _writer(
 def _reader(
     argv: list[str], folder: _Folder, env: Mapping[str, str], timeout: float, workload: str
 ) -> dict[str, Any]:
-    """Run the reader; what it adds to the cell's result (never raises)."""
+    """Run the reader; what it adds to the cell's result (never raises).
+
+    The framework's reader gets the cell's timeout; once it has returned, the harness's check
+    of what it read gets as long again, and a check that does not finish is the harness's
+    failure, never the framework's timeout."""
     stderr = folder.root / "read_stderr.txt"
-    code: int | None
-    with _leashed(argv, folder, env, stderr, timeout) as proc:
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
+    checking = False
+    with _leashed(argv, folder, env, stderr, 2 * timeout) as proc:
+        code = _waited(proc, timeout)
+        if code is None and folder.read_back_done.exists():
+            checking = True
+            since = time.time() - folder.read_back_done.stat().st_mtime
+            code = _waited(proc, max(timeout - since, 0.0))
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # what it left running goes with it
         proc.wait()
+    if code is None and checking:
+        read, _ = _load(folder.read_back_done)
+        return {
+            **{k: v for k, v in (read or {}).items() if k in S.READER_TIMINGS},
+            S.FIDELITY: S.NOT_CHECKED,
+            S.REASON: f"harness failure: checking what was read back took over {timeout:g} s",
+            S.HARNESS_FAILURE: S.CHECK_TIMED_OUT,
+        }
     if code is None:
         failure = {S.OUTCOME: S.TIMEOUT, S.REASON: f"reading back: killed after {timeout:g} s"}
     else:
@@ -384,6 +400,14 @@ def _reader(
     if failure[S.OUTCOME] == S.TIMEOUT:  # the data cannot be read in time: lost to its user
         return {S.FIDELITY: S.WRONG_DATA, S.REASON: failure[S.REASON]}
     return {S.FIDELITY: S.NOT_CHECKED, S.REASON: failure[S.REASON]}
+
+
+def _waited(proc: subprocess.Popen[bytes], seconds: float) -> int | None:
+    """Its exit code, or None if it still runs after `seconds`."""
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def run_cell(
@@ -420,6 +444,7 @@ def run_cell(
         "workdir": os.fspath(folder.work),
         "result": os.fspath(folder.result),
         "read_result": os.fspath(folder.read_result),
+        "read_back_done": os.fspath(folder.read_back_done),
         "service_log": os.fspath(folder.root / "service.log"),
         "service_timeout": min(service_timeout, timeout),
     }

@@ -63,6 +63,10 @@ def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, f
     elif scenario == "training_loop":
         values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
         megabytes = params.get("n_weights", 0) * 4 / 1e6
+    elif scenario in ("wide_steps", "loop_overhead"):
+        values = params.get("n_steps", 1) * params.get("n_metrics", 1)
+    elif scenario == "long_run":
+        values = params.get("n_steps", 1)
     elif scenario == "fidelity":
         runs, values = 5 + 4, 1013 + 4  # its own runs, then 4 concurrent starts of one value
     return runs, values, megabytes
@@ -78,6 +82,8 @@ def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -
         seconds += est.base * params.get("n_processes", 4) / 2
     if scenario == "readback":
         seconds += values * est.per_value  # reading back costs about what writing did
+    if scenario == "loop_overhead":  # the work of every step, tracked and untracked
+        seconds += 2 * params.get("n_steps", 1) * params.get("step_us", 0) / 1e6
     return seconds + 0.1  # the harness's own process start and the fidelity check
 
 

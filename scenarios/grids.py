@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from results.schema import NOT_TIMED
+from results.schema import RUN_ONCE
 
 # Registered frameworks no grid includes unless named: the null adapter measures the
 # harness itself (`trackbench bench-harness`), not a tracker.
@@ -52,9 +52,9 @@ class Grid(NamedTuple):
 
 
 def repetitions(scenario: str, repeat: int) -> int:
-    """How often a scenario's configurations run: once where nothing is timed (a fidelity
-    matrix is a finding, not a sample), `repeat` times otherwise."""
-    return 1 if scenario in NOT_TIMED else repeat
+    """How often a scenario's configurations run: once where the cell is a finding, not a
+    sample (a fidelity matrix, memory over a long run), `repeat` times otherwise."""
+    return 1 if scenario in RUN_ONCE else repeat
 
 
 def product(**axes: Iterable[Any]) -> list[dict[str, Any]]:
@@ -92,7 +92,7 @@ POW10 = [10**k for k in range(0, 10)]
 QUICK = Grid(
     name="quick",
     doc="every framework once over, 3 ok repetitions of each cell: the README's main job, "
-    "and the fidelity matrix once, about 17 minutes here",
+    "and the fidelity matrix and the long run once, about 30 minutes here",
     scenarios={
         "startup": [{}],
         "high_frequency": [{"n_values": 1000}],
@@ -102,14 +102,18 @@ QUICK = Grid(
         "readback": [{"n_runs": 2, "n_values": 10}],
         "concurrency": [{"n_processes": 4, "n_runs": 1, "n_values": 10}],
         "training_loop": [{"epochs": 2, "steps_per_epoch": 20, "n_weights": 1000}],
+        "wide_steps": [{"n_steps": 10, "n_metrics": 1000}],
+        "loop_overhead": [{"n_steps": 500, "step_us": 1000, "n_metrics": 10, "n_blocks": 10}],
+        "long_run": [{"n_steps": 10_000}],
         "fidelity": [{}],
     },
     repeat=3,
-    timeout=120,
+    # MLflow's long run of 10^4 steps takes about 2 minutes here (11 ms a log() call)
+    timeout=300,
     cell_cap=60,
     # a guard, not a trim: every framework's 3 repetitions fit in it (MLflow, the slowest,
-    # spends about 130 s of writer processes here), so nothing is ranked on fewer
-    framework_budget=300,
+    # spends about 400 s of writer processes here), so nothing is ranked on fewer
+    framework_budget=600,
     # variants of another framework (another setting of it) run when named
     exclude_roles=frozenset({"variant"}),
 )
@@ -137,6 +141,12 @@ STANDARD = Grid(
             {"epochs": 3, "steps_per_epoch": 100, "n_weights": 10_000},
             {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
         ],
+        "wide_steps": product(n_steps=[100], n_metrics=[1000]),
+        # a 40 it/s loop is 25 ms a step; 1 ms and 10 ms steps bracket what users report
+        "loop_overhead": product(
+            n_steps=[1000], step_us=[1000, 10_000], n_metrics=[10], n_blocks=[10]
+        ),
+        "long_run": product(n_steps=[10_000, 100_000, 1_000_000]),
         "fidelity": [{}],
     },
     repeat=10,
@@ -161,6 +171,11 @@ FULL = Grid(
             {"epochs": 10, "steps_per_epoch": 1000, "n_weights": 1_000_000},
             {"epochs": 100, "steps_per_epoch": 1000, "n_weights": 10_000_000},
         ],
+        "wide_steps": product(n_steps=[100, 1000], n_metrics=[1000]),
+        "loop_overhead": product(
+            n_steps=[1000], step_us=[100, 1000, 10_000], n_metrics=[10, 100], n_blocks=[10]
+        ),
+        "long_run": product(n_steps=[10_000, 100_000, 1_000_000, 10_000_000]),
         "fidelity": [{}],
     },
     repeat=10,

@@ -11,7 +11,8 @@ The writer and the reader watch a pipe from the manager (scenarios/watchdog.py):
 themselves and what they started when the manager dies or their deadline passes.
 
 CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
-result and read_result (where to write the writer's and the reader's JSON), service_log and
+result and read_result (where to write the writer's and the reader's JSON), read_back_done
+(where the reader says the framework's reader has returned), service_log and
 service_timeout (seconds). The kept server's port is in the environment (SERVICE_PORT_VAR).
 
 The writer (DESIGN.md): load -> import_ns; the version lookup, untimed; prepare ->
@@ -166,7 +167,11 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
             whole = now() - started
         finally:
             del adapter.start_run, adapter.end_run
-        if notes is not None:
+        if isinstance(notes, dict):  # the scenario's own fields the workload measured
+            for name in S.WRITER_MEASURED:
+                if name in notes:
+                    result[name] = notes.pop(name)
+        if notes:
             result["notes"] = notes
         result[S.START_RUN_NS] = spent["start_run"]
         result[S.END_RUN_NS] = spent["end_run"]
@@ -214,6 +219,8 @@ def read(cell: dict[str, Any]) -> dict[str, Any]:
         if timed:
             long_table(got)
             result[S.READ_NS] = now() - started
+        # the framework's part is done: the manager gives the harness's check its own time
+        _save(result, cell["read_back_done"])
         if workload.examine is not None:
             phase = "examine"
             result.update(workload.examine(adapter, got, cell.get("notes") or {}))

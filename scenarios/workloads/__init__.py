@@ -3,11 +3,13 @@
     base         what a workload is; values and runs several of them log
     recorder     what a workload should have stored, replayed into an in-memory adapter
     contract     the contract every adapter's test runs
-    values       startup, high_frequency, many_runs
+    values       startup, high_frequency, wide_steps, many_runs
     arrays       arrays, large_array
     readback     readback
     concurrency  concurrency (writer processes)
     training     training_loop
+    loop         loop_overhead (a loop doing real work, tracked and untracked)
+    long_run     long_run (memory over a long run; own_tree measures the writer's processes)
     edge_values  fidelity (the values that break trackers; not timed)
 
 Values come from a seeded generator in `prepare` (untimed), so every framework logs exactly
@@ -22,9 +24,11 @@ from scenarios.workloads.base import Workload
 from scenarios.workloads.concurrency import CONCURRENCY_WORKLOAD
 from scenarios.workloads.contract import CONTRACT
 from scenarios.workloads.edge_values import FIDELITY
+from scenarios.workloads.long_run import LONG_RUN
+from scenarios.workloads.loop import LOOP_OVERHEAD
 from scenarios.workloads.readback import READBACK
 from scenarios.workloads.training import TRAINING_LOOP
-from scenarios.workloads.values import HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, STARTUP
+from scenarios.workloads.values import HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, STARTUP, WIDE_STEPS
 
 __all__ = ["CONTRACT", "SCENARIOS", "WORKLOADS", "Workload", "get"]
 
@@ -38,12 +42,16 @@ SCENARIOS: tuple[str, ...] = (
     "readback",
     "concurrency",
     "training_loop",
+    "wide_steps",
+    "loop_overhead",
+    "long_run",
     "fidelity",
 )
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (CONTRACT, STARTUP, HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, ARRAYS_WORKLOAD,
-              LARGE_ARRAY, READBACK, CONCURRENCY_WORKLOAD, TRAINING_LOOP, FIDELITY)
+              LARGE_ARRAY, READBACK, CONCURRENCY_WORKLOAD, TRAINING_LOOP, WIDE_STEPS,
+              LOOP_OVERHEAD, LONG_RUN, FIDELITY)
 }  # fmt: skip
 
 

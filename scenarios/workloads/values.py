@@ -1,4 +1,4 @@
-"""Scalar values: the cheapest cell (startup), one run at high frequency, many runs."""
+"""Scalar values: the cheapest cell (startup), one run at high frequency, wide steps, many runs."""
 
 from __future__ import annotations
 
@@ -43,6 +43,31 @@ HIGH_FREQUENCY = Workload(
     run=_high_frequency_run,
     prepare=_high_frequency_prepare,
     defaults={"n_values": 1000},
+    needs=frozenset({STEPS}),
+)
+
+
+def _wide_steps_prepare(params: dict[str, Any]) -> list[dict[str, float]]:
+    n_metrics = params["n_metrics"]
+    names = [f"metric_{i:04d}" for i in range(n_metrics)]
+    flat = floats(2, params["n_steps"] * n_metrics)
+    return [dict(zip(names, flat[s * n_metrics : (s + 1) * n_metrics], strict=True))
+            for s in range(params["n_steps"])]  # fmt: skip
+
+
+def _wide_steps_run(t: Adapter, rows: list[dict[str, float]]) -> None:
+    t.start_run("wide_steps", "run-0", {})
+    for step, row in enumerate(rows):
+        t.log(row, step)
+    t.end_run()
+
+
+WIDE_STEPS = Workload(
+    name="wide_steps",
+    doc="1 run, n_steps steps of n_metrics names each: the cost of many keys",
+    run=_wide_steps_run,
+    prepare=_wide_steps_prepare,
+    defaults={"n_steps": 10, "n_metrics": 1000},
     needs=frozenset({STEPS}),
 )
 

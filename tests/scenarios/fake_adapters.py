@@ -407,6 +407,29 @@ class SlowReader(Memory):
         return super().read_back(workdir, service)
 
 
+class HangingReader(Memory):
+    """Its reader never returns: the data cannot be read, which is the framework's failure."""
+
+    name = "hanging-reader"
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Never return."""
+        time.sleep(3600)
+        return super().read_back(workdir, service)
+
+
+class SlowCheck(Float32):
+    """Reads back at once, but its documented loss is slow to apply: the harness's check of
+    what it read takes longer than the cell's timeout."""
+
+    name = "slow-check"
+
+    def expect_scalar(self, value: float) -> Any:
+        """Sleep, then the float32 loss."""
+        time.sleep(0.5)
+        return super().expect_scalar(value)
+
+
 class SlowExit(Memory):
     """Works for half a second at interpreter exit, as a framework's atexit handler does."""
 
@@ -501,3 +524,44 @@ class Hanger(Memory):
             child = os.path.join(os.getcwd(), f"child-{n}")
             subprocess.Popen([sys.executable, "-c", self.CHILD.format(setup), child])
         time.sleep(3600)
+
+
+class StallingLog(Memory):
+    """Every 20th log() stalls for 5 ms, as a tracker's periodic flush in the caller does."""
+
+    name = "stalling-log"
+    STALL_SECONDS = 0.005
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Keep the values; stall now and then."""
+        super().log(values, step)
+        if step % 20 == 19:
+            time.sleep(self.STALL_SECONDS)
+
+
+class BackgroundBurner(Memory):
+    """A helper process spins on a core from start_run to end_run: CPU the loop does not
+    see in its own calls."""
+
+    name = "background-burner"
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Start the run and the spinning helper."""
+        super().start_run(experiment, run_name, params)
+        self.burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    def end_run(self) -> None:
+        """Stop the helper."""
+        self.burner.kill()
+        self.burner.wait()
+
+
+class Leaky(Memory):
+    """Keeps 4 KiB of its own with every value logged: memory that grows with the run."""
+
+    name = "leaky"
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Keep the values, and 4 KiB more."""
+        super().log(values, step)
+        self.__dict__.setdefault("kept", []).append(bytearray(4096))

@@ -233,6 +233,21 @@ def test_fidelity_outcomes() -> None:
     assert "100 values logged, 99 read" in corrupt["reason"]
 
 
+def test_a_slow_check_after_a_prompt_read_back_is_the_harness_s_failure() -> None:
+    started = time.perf_counter()
+    result = cell("SlowCheck", timeout=3)
+    whole = time.perf_counter() - started
+    assert (result["outcome"], result["fidelity"]) == ("ok", "not_checked")
+    assert result[S.HARNESS_FAILURE] == S.CHECK_TIMED_OUT
+    assert result["reason"] == "harness failure: checking what was read back took over 3 s"
+    assert result[S.READ_IMPORT_NS] is not None
+    assert whole < 3 * 3  # the check got the cell's timeout again, no more
+    hung = cell("HangingReader", timeout=3)  # the framework's own reader: its failure
+    assert (hung["outcome"], hung["fidelity"]) == ("ok", "wrong_data")
+    assert hung["reason"] == "reading back: killed after 3 s"
+    assert hung[S.HARNESS_FAILURE] is None
+
+
 def test_worker_environment_is_clean_and_offline() -> None:
     os.environ["TRACKBENCH_TEST_SECRET"] = "leak"
     try:
