@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reports import analysis, plots, stats
+from reports import analysis, plots, stats, untimed, untimed_plots
 from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
 from reports.plots import Image
 from reports.provenance import Provenance, now, provenance
+from reports.untimed import Measured
 from results import schema as S
 from results.cells import Results
 
@@ -67,11 +68,17 @@ class SectionReport:
     section: Section
     prov: Provenance
     rows: dict[str, list[Row]]  # the timed scenarios
+    untimed: dict[str, list[Measured]]  # loop_overhead and long_run: their own tables
     kinds: dict[str, tuple[list[str], list[KindsRow]]]  # the others: their value-kind matrix
     images: list[Image]
     failures: list[Failure]
     notes: list[FidelityNote]
     leftovers: list[Leftover]
+
+    def scenarios(self) -> list[str]:
+        """The scenarios in the order their sections are shown: the timed ones as recorded,
+        then loop_overhead and long_run, then the value-kind matrices."""
+        return [*self.rows, *self.untimed, *self.kinds]
 
 
 @dataclass
@@ -97,15 +104,25 @@ def build(
     for section in sections:
         prov = provenance(section, report_command, generated)
         rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.timed_scenarios()}
+        present = section.scenarios()
+        own = {
+            sc: untimed.measured(section, sc, seed=seed)
+            for sc in untimed.SCENARIOS
+            if sc in present
+        }
         kinds = {
-            sc: analysis.value_kinds(section, sc) for sc in section.scenarios() if sc in S.NOT_TIMED
+            sc: analysis.value_kinds(section, sc)
+            for sc in present
+            if sc in S.NOT_TIMED and sc not in own
         }
         images = plots.all_images(section, rows, out / IMG_DIR, prov)
+        images += untimed_plots.images(section, own, out / IMG_DIR, prov)
         parts.append(
             SectionReport(
                 section,
                 prov,
                 rows,
+                own,
                 kinds,
                 images,
                 analysis.failures(section),
@@ -341,6 +358,7 @@ NUMERIC = {
     "vs fastest",
     f"vs {S.REFERENCE_FRAMEWORK}",
     "server start s",
+    *untimed.NUMERIC,
 }
 
 
@@ -391,6 +409,15 @@ def _html_kinds(kinds: Sequence[str], rows: Sequence[KindsRow]) -> str:
     return "\n".join(out)
 
 
+def _html_untimed(scenario: str, rows: list[Measured]) -> str:
+    """What loop_overhead or long_run measures, then one table per configuration."""
+    out = [f"<p>{_e(untimed.INTRO[scenario])}</p>", f"<p>{_e(untimed.HOW[scenario])}</p>"]
+    for config, here in untimed.by_config(rows).items():
+        head, body, marked = untimed.table(scenario, here)
+        out += [f"<h4>{_e(config)}</h4>", _html_table(head, body, marked)]
+    return "\n".join(out)
+
+
 def _figure(image: Image, out: Path) -> str:
     png = image.png.relative_to(out).as_posix()
     svg = image.svg.relative_to(out).as_posix()
@@ -430,8 +457,12 @@ def to_html(
         h.append(_html_table(["", "value"], [list(kv) for kv in environment(prov, results)]))
         h.append("<h3>Framework versions</h3>")
         h.append(_html_table(["framework", "version"], [list(kv) for kv in prov.versions.items()]))
-        for scenario in sec.scenarios():
+        for scenario in part.scenarios():
             h.append(f"<h3>{_e(scenario)}</h3>")
+            if scenario in part.untimed:
+                h.append(_html_untimed(scenario, part.untimed[scenario]))
+                h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
+                continue
             if scenario in part.kinds:
                 h.append(f"<p>{_e(KINDS_TEXT)}</p>")
                 h.append(_html_kinds(*part.kinds[scenario]))
@@ -491,6 +522,15 @@ def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _md_untimed(scenario: str, rows: list[Measured]) -> list[str]:
+    """What loop_overhead or long_run measures, then one table per configuration."""
+    out = [untimed.INTRO[scenario], "", untimed.HOW[scenario], ""]
+    for config, here in untimed.by_config(rows).items():
+        head, body, _ = untimed.table(scenario, here)
+        out += [f"#### {config}", "", *_md_table(head, body)]
+    return out
+
+
 def _md_figure(image: Image, out: Path) -> str:
     png = image.png.relative_to(out).as_posix()
     svg = image.svg.relative_to(out).as_posix()
@@ -517,7 +557,12 @@ def to_markdown(
         m += _md_table(["", "value"], [list(kv) for kv in environment(prov, results)])
         m += ["### Framework versions", ""]
         m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])
-        for scenario in sec.scenarios():
+        for scenario in part.scenarios():
+            if scenario in part.untimed:
+                m += [f"### {scenario}", ""]
+                m += _md_untimed(scenario, part.untimed[scenario])
+                m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
+                continue
             if scenario in part.kinds:
                 kinds, kind_rows = part.kinds[scenario]
                 m += [f"### {scenario}", "", KINDS_TEXT, ""]

@@ -177,9 +177,10 @@ def test_export_writes_every_cell(golden_db: Path, tmp_path: Path) -> None:
         "run_name",
     ]
     assert columns[11] == "n_values"
-    # the schema's fields, schema 1's wall_ns, then which field is the headline and its value
-    assert columns[12:] == [*S.CELL_FIELDS, *S.OLD_FIELDS, HEADLINE, HEADLINE_NS,
-                            *S.SCENARIO_FIELDS]  # fmt: skip
+    # the schema's fields, the numbers of one scenario's cells, schema 1's wall_ns, which
+    # field is the headline and its value, then the other fields of one scenario's cells
+    assert columns[12:] == [*S.CELL_FIELDS, *S.SCENARIO_NUMBERS, *S.OLD_FIELDS, HEADLINE,
+                            HEADLINE_NS, *S.SCENARIO_FIELDS]  # fmt: skip
     first = next(
         r
         for r in rows

@@ -1,0 +1,246 @@
+"""The scenarios with sections of their own, never timed against each other: loop_overhead
+(each log() call's latency and the slowdown of a loop doing real work) and long_run (memory
+over a long run).
+
+A row is one framework in one configuration: the medians of the scenario's own fields over
+its ok cells, beside the analysis.Row that counts its outcomes and fidelities, so that a
+framework whose data came back wrong is shown with its figures and flagged, as in the timed
+tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from reports import analysis, stats
+from reports.analysis import Row, Section
+from results import schema as S
+from results.cells import CONFIG, SCENARIO
+
+LOOP_OVERHEAD = "loop_overhead"
+LONG_RUN = "long_run"
+# The scenarios shown here, in the order of their sections.
+SCENARIOS = (LOOP_OVERHEAD, LONG_RUN)
+
+LOOP_FIELDS = (S.LOG_P50_NS, S.LOG_P99_NS, S.LOG_MAX_NS, S.OVERHEAD_PCT, S.OVERHEAD_MIN_PCT,
+               S.OVERHEAD_MAX_PCT, S.STOLEN_CPU_NS, S.FINISH_NS)  # fmt: skip
+MEMORY_FIELDS = (S.RSS_START_BYTES, S.RSS_END_BYTES, S.PEAK_RSS_BYTES)
+GROWTH = "growth_bytes"  # derived: rss_end_bytes - rss_start_bytes
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One framework in one configuration of loop_overhead or long_run."""
+
+    row: Row  # outcomes, fidelities and role, as the timed tables count them
+    medians: dict[str, float]  # field -> median over the ok cells (NaN when none)
+    series: tuple[tuple[float, float], ...] = ()  # long_run: (step, bytes) of the last ok cell
+
+    @property
+    def config(self) -> str:
+        """The configuration's label."""
+        return self.row.config
+
+    @property
+    def framework(self) -> str:
+        """The framework's name."""
+        return self.row.framework
+
+    def flag(self) -> str:
+        """Why the figures are not a clean result ("" when they are): data not exact or
+        not declared lossy, or (repeated scenarios) fewer ok repetitions than a rank needs."""
+        row = self.row
+        if row.summary is None:
+            return ""  # no figure to flag: the outcomes say why
+        bad = [f for f in row.fidelities if f not in analysis.RANKED_FIDELITIES]
+        if bad:
+            return (bad[0] or "no fidelity").replace("_", " ")
+        return "" if row.scenario in S.RUN_ONCE else row.unranked
+
+
+def series(value: Any) -> tuple[tuple[float, float], ...]:
+    """rss_series as stored (a list of [step, bytes] pairs, or its JSON text) as pairs; ()
+    when absent or not such a list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, (list, tuple)):
+        return ()
+    out = []
+    for pair in value:
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            step, size = pair
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair):
+                out.append((float(step), float(size)))
+    return tuple(out)
+
+
+def measured(section: Section, scenario: str, seed: int = 0) -> list[Measured]:
+    """The rows of loop_overhead (least overhead first) or long_run (least growth first),
+    configuration by configuration; frameworks without an ok cell last."""
+    fields: tuple[str, ...] = LOOP_FIELDS if scenario == LOOP_OVERHEAD else MEMORY_FIELDS
+    metric = S.OVERHEAD_PCT if scenario == LOOP_OVERHEAD else S.RSS_END_BYTES
+    cells = section.cells[section.cells[SCENARIO] == scenario]
+    out = []
+    for row in analysis.rows(section, scenario, metric=metric, seed=seed):
+        medians = {
+            f: analysis.median_of(section, scenario, row.config, row.framework, f) for f in fields
+        }
+        found: tuple[tuple[float, float], ...] = ()
+        if scenario == LONG_RUN:
+            medians[GROWTH] = medians[S.RSS_END_BYTES] - medians[S.RSS_START_BYTES]
+            mine = cells[
+                (cells[CONFIG] == row.config)
+                & (cells[S.FRAMEWORK] == row.framework)
+                & (cells[S.OUTCOME] == S.OK)
+            ]
+            for value in reversed(list(mine[S.RSS_SERIES])):  # run once; a resume keeps its last
+                found = series(value)
+                if found:
+                    break
+        out.append(Measured(row, medians, found))
+    if scenario == LONG_RUN:
+        order = {c: i for i, c in enumerate(section.configs(scenario))}
+        out.sort(key=lambda m: (order[m.config], *_least(m.medians[GROWTH])))
+    return out
+
+
+def _least(value: float) -> tuple[bool, float]:
+    return (math.isnan(value), 0.0 if math.isnan(value) else value)
+
+
+def by_config(rows: list[Measured]) -> dict[str, list[Measured]]:
+    """Rows grouped by configuration, in their order."""
+    out: dict[str, list[Measured]] = {}
+    for m in rows:
+        out.setdefault(m.config, []).append(m)
+    return out
+
+
+# --- the tables, as text for both formats ----------------------------------------------------
+
+INTRO = {
+    LOOP_OVERHEAD: "How much tracking slows a training loop that does real work: each "
+    "tracked log() call's duration (its median, 99th percentile and slowest over every call "
+    "of a cell) and the tracked loop's wall time against the same loop untracked in the same "
+    "process, blocks interleaved (overhead %, with the least and most of any pair of blocks "
+    "as its spread), with the CPU time the framework's other threads and processes took "
+    "meanwhile (stolen CPU) and finish().",
+    LONG_RUN: "How a writer's memory grows over a long run: the resident memory (RSS) of its "
+    "processes just before the first step and after the last, the growth between them and "
+    "the peak of the whole process tree, in MB (10^6 bytes).",
+}
+HOW = {
+    LOOP_OVERHEAD: "Medians over the ok repetitions. Not a timed comparison: the loop's own "
+    "work is in its time by design, so no ratio is taken. Only frameworks whose data came "
+    f"back exact, or with the loss their adapter documents, and with "
+    f"{analysis.MIN_REPETITIONS} or more ok repetitions are ranked; the others are shown "
+    "with the reason they are not.",
+    LONG_RUN: "Each configuration runs once: a finding, not a sample. Memory over the steps "
+    "is in the figure.",
+}
+
+LOOP_HEAD = [
+    "framework",
+    "ranked",
+    "ok / cells",
+    "log() p50 µs",
+    "log() p99 µs",
+    "log() max µs",
+    "overhead %",
+    "spread %",
+    "stolen CPU ms",
+    "finish ms",
+    "fidelity",
+    "other outcomes",
+]
+MEMORY_HEAD = [
+    "framework",
+    "ok / cells",
+    "RSS start MB",
+    "RSS end MB",
+    "growth MB",
+    "peak MB",
+    "fidelity",
+    "other outcomes",
+]
+NUMERIC = {*LOOP_HEAD[2:10], *MEMORY_HEAD[1:6]}
+
+
+def _n(value: float, scale: float) -> str:
+    return "-" if math.isnan(value) else stats.format_number(value / scale)
+
+
+def _name(row: Row) -> str:
+    return row.framework if row.role == S.TRACKER else f"{row.framework} ({row.role})"
+
+
+def _others(row: Row) -> str:
+    status = row.status()
+    return "-" if status == S.OK else status
+
+
+def ranked_text(m: Measured) -> str:
+    """Whether a loop_overhead row is ranked: `least overhead`, `yes`, the floor, or why not."""
+    row = m.row
+    if row.summary is None:
+        return "-"
+    flag = m.flag()
+    if flag:
+        return f"not ranked ({flag})"
+    if row.role == S.FLOOR:
+        return "floor (the limit)"
+    return "least overhead" if row.is_fastest else "yes"
+
+
+def loop_cells(m: Measured) -> list[str]:
+    """One framework's row of a loop_overhead table, as text."""
+    v, row = m.medians, m.row
+    low, high = v[S.OVERHEAD_MIN_PCT], v[S.OVERHEAD_MAX_PCT]
+    spread = "-" if math.isnan(low) or math.isnan(high) else f"{_n(low, 1)} to {_n(high, 1)}"
+    return [
+        _name(row),
+        ranked_text(m),
+        f"{row.n_ok} / {row.n}",
+        _n(v[S.LOG_P50_NS], 1e3),
+        _n(v[S.LOG_P99_NS], 1e3),
+        _n(v[S.LOG_MAX_NS], 1e3),
+        _n(v[S.OVERHEAD_PCT], 1),
+        spread,
+        _n(v[S.STOLEN_CPU_NS], 1e6),
+        _n(v[S.FINISH_NS], 1e6),
+        row.fidelity(),
+        _others(row),
+    ]
+
+
+def memory_cells(m: Measured) -> list[str]:
+    """One framework's row of a long_run table, as text (sizes in MB, 10^6 bytes)."""
+    v, row = m.medians, m.row
+    growth = v[GROWTH]
+    return [
+        _name(row),
+        f"{row.n_ok} / {row.n}",
+        _n(v[S.RSS_START_BYTES], MB),
+        _n(v[S.RSS_END_BYTES], MB),
+        ("+" if growth > 0 else "") + _n(growth, MB),
+        _n(v[S.PEAK_RSS_BYTES], MB),
+        row.fidelity(),
+        _others(row),
+    ]
+
+
+def table(scenario: str, rows: list[Measured]) -> tuple[list[str], list[list[str]], list[bool]]:
+    """The head, the rows as text, and which rows are marked (not every cell ok, or flagged)."""
+    if scenario == LOOP_OVERHEAD:
+        head, body = LOOP_HEAD, [loop_cells(m) for m in rows]
+    else:
+        head, body = MEMORY_HEAD, [memory_cells(m) for m in rows]
+    marked = [m.row.n_ok < m.row.n or bool(m.flag()) for m in rows]
+    return head, body, marked

@@ -1,0 +1,220 @@
+"""Figures of loop_overhead and long_run: the overhead of each framework as sorted,
+directly labelled bars, and memory over the steps of a long run as labelled lines.
+
+Drawn like reports.plots (Agg, provenance footer, one colour per framework), and like it
+imports matplotlib only inside the functions that draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from reports import plots, stats
+from reports.analysis import Section
+from reports.plots import Image
+from reports.provenance import Provenance
+from reports.untimed import LONG_RUN, LOOP_OVERHEAD, MB, Measured, by_config
+from results import schema as S
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+FLAGGED_ALPHA = 0.3  # a bar whose data is not a clean result: pale and hatched
+FAILED_COLOUR = "#b71c1c"
+BOX = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1}
+LABEL_GAP = 0.045  # least vertical distance between two line labels, in axes fractions
+
+
+def _status(m: Measured) -> str:
+    bad = [o for o in m.row.outcomes if o != S.OK]
+    return "/".join(o or "no outcome" for o in bad) or "no data"
+
+
+def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
+    """Per configuration, one horizontal bar per framework of its median overhead %, least
+    at the top, whiskers the least and most of any pair of blocks; each bar labelled with
+    the framework, the overhead and the p99 log() latency; floors as dashed lines."""
+    look = plots.styles(section)
+    groups = by_config(list(rows))
+    racing = {c: [m for m in ms if m.row.role != S.FLOOR] for c, ms in groups.items()}
+    heights = [0.5 + 0.32 * max(len(ms), 1) for ms in racing.values()]
+    fig = plots._new_figure(8.0, 0.5 + sum(heights), prov)
+    axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (config, ms) in zip(axes, groups.items(), strict=True):
+        shown = [m for m in racing[config] if not math.isnan(m.medians[S.OVERHEAD_PCT])]
+        failed = [m for m in racing[config] if m not in shown]
+        shown.sort(key=lambda m: (bool(m.flag()), m.medians[S.OVERHEAD_PCT]))
+        values = [m.medians[S.OVERHEAD_PCT] for m in shown]
+        lows = [_or(m.medians[S.OVERHEAD_MIN_PCT], v) for m, v in zip(shown, values, strict=True)]
+        highs = [_or(m.medians[S.OVERHEAD_MAX_PCT], v) for m, v in zip(shown, values, strict=True)]
+        floors = [
+            m for m in ms if m.row.role == S.FLOOR and not math.isnan(m.medians[S.OVERHEAD_PCT])
+        ]
+        reach = [0.0, *lows, *highs, *(m.medians[S.OVERHEAD_PCT] for m in floors)]
+        left, right = min(reach), max(reach)
+        span = (right - left) or 1.0
+        labels = [_bar_label(m) for m in shown]
+        # the labels right of the bars take about 0.065 inch a character of the 7.2 inches
+        room = min(0.6, 0.065 * max((len(t) for t in labels), default=0) / 7.2 + 0.03)
+        lowest = min(left, 0.0) - 0.03 * span
+        highest = lowest + (right - lowest) / (1 - room)
+        for y, (m, value, low, high) in enumerate(zip(shown, values, lows, highs, strict=True)):
+            st, flag = look[m.framework], m.flag()
+            ax.barh(
+                y, value, height=0.7, color=st.colour, edgecolor=st.colour,
+                alpha=FLAGGED_ALPHA if flag else 1.0, hatch="xx" if flag else st.hatch,
+                xerr=[[max(value - low, 0.0)], [max(high - value, 0.0)]], capsize=2,
+                error_kw={"elinewidth": 0.8, "ecolor": "#333333"},
+            )  # fmt: skip
+            ax.text(max(high, value, 0.0) + 0.01 * (highest - lowest), y, labels[y],
+                    va="center", fontsize=8, color=FAILED_COLOUR if flag else "black")  # fmt: skip
+        for k, m in enumerate(failed):  # no figure: named by its outcome, never dropped
+            ax.text(0.01, len(shown) + k, f"{m.framework}: {_status(m)}", va="center",
+                    fontsize=8, color=FAILED_COLOUR, transform=ax.get_yaxis_transform(),
+                    bbox=BOX)  # fmt: skip
+        for m in floors:
+            level = m.medians[S.OVERHEAD_PCT]
+            ax.axvline(level, color=look[m.framework].colour, linestyle="--", linewidth=1.1)
+            ax.text(level, -0.6, f" {m.framework} (floor) {_pct(level)}", fontsize=7,
+                    va="bottom", color=look[m.framework].colour)  # fmt: skip
+        ax.axvline(0, color="#555555", linewidth=0.8)
+        ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5 - (0.6 if floors else 0.0))
+        ax.set_xlim(lowest, highest)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("overhead %: tracked loop's wall time / untracked - 1", fontsize=8)
+        ax.set_title(f"{LOOP_OVERHEAD}, {config}", fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.25)
+        ax.set_axisbelow(True)
+    fig.suptitle(
+        "median overhead of tracking a loop (least first); whiskers: the least and most of "
+        "any pair of blocks",
+        fontsize=9,
+    )
+    title = f"{LOOP_OVERHEAD}: overhead per framework"
+    stem = f"{section.slug}-overhead-{LOOP_OVERHEAD}"
+    return plots._save(fig, out, stem, prov, "overhead", LOOP_OVERHEAD, title)
+
+
+def _bar_label(m: Measured) -> str:
+    """`tracker  +2.00%  (log() p99 10.0 µs)`, and why it is not ranked when it is not."""
+    value, p99 = m.medians[S.OVERHEAD_PCT], m.medians[S.LOG_P99_NS]
+    text = f"{m.framework}  {_pct(value)}"
+    if not math.isnan(p99):
+        text += f"  (log() p99 {stats.format_number(p99 / 1e3)} µs)"
+    flag = m.flag()
+    return f"{text}  not ranked: {flag}" if flag else text
+
+
+def _or(value: float, default: float) -> float:
+    return default if math.isnan(value) else value
+
+
+def _pct(value: float) -> str:
+    return f"{'+' if value > 0 else ''}{stats.format_number(value)}%"
+
+
+def memory(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
+    """Per configuration, the writer's memory over the steps, one line per framework,
+    labelled at its end with the framework and its last value."""
+    from matplotlib.ticker import FuncFormatter
+
+    look = plots.styles(section)
+    groups = by_config(list(rows))
+    fig = plots._new_figure(8.0, 0.4 + 3.6 * len(groups), prov)
+    axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
+    for ax, (config, ms) in zip(axes, groups.items(), strict=True):
+        drawn = [m for m in ms if m.series]
+        missing = [m for m in ms if not m.series]
+        sizes = [b / MB for m in drawn for _, b in m.series]
+        low, high = (min(sizes), max(sizes)) if sizes else (1.0, 10.0)
+        log_y = low > 0 and high / low > 5
+        if log_y:
+            ax.set_yscale("log")
+            ax.set_ylim(low / 1.3, high * 1.3)
+        else:
+            pad = (high - low) * 0.1 or 1.0
+            ax.set_ylim(max(low - pad, 0.0), high + pad)
+        ends = []
+        for m in drawn:
+            st = look[m.framework]
+            steps = [s for s, _ in m.series]
+            mb = [b / MB for _, b in m.series]
+            ax.plot(steps, mb, color=st.colour, linestyle=st.linestyle, linewidth=1.4,
+                    alpha=FLAGGED_ALPHA + 0.2 if m.flag() else 1.0)  # fmt: skip
+            text = f"{m.framework} {stats.format_number(mb[-1])} MB"
+            if m.flag():
+                text += f" ({m.flag()})"
+            ends.append(_Label(_fraction(ax, mb[-1], log_y), text, st.colour, bool(m.flag())))
+        for y, text, colour, flagged in _spread(ends):
+            ax.text(1.01, y, text, transform=ax.transAxes, va="center", fontsize=8,
+                    color=FAILED_COLOUR if flagged else colour)  # fmt: skip
+        if missing:
+            ax.text(0.01, 0.98, "no memory series:\n" + "\n".join(
+                f"{m.framework}: {_status(m)}" for m in missing), transform=ax.transAxes,
+                ha="left", va="top", fontsize=7, color=FAILED_COLOUR)  # fmt: skip
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel("RSS of the writer's processes, MB" + (" (log)" if log_y else ""),
+                      fontsize=8)  # fmt: skip
+        ax.set_title(f"{LONG_RUN}, {config}: memory over the run", fontsize=9, loc="left")
+        ax.grid(which="both", alpha=0.25)
+        ax.tick_params(labelsize=8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor))
+    title = f"{LONG_RUN}: memory over the steps"
+    return plots._save(fig, out, f"{section.slug}-memory-{LONG_RUN}", prov, "memory", LONG_RUN,
+                       title)  # fmt: skip
+
+
+def _minor(value: float, _: object) -> str:
+    """A minor tick's label on a log axis: 2, 3 and 5 times a power of ten only."""
+    if value <= 0:
+        return ""
+    lead = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if lead in (2, 3, 5) else ""
+
+
+def _fraction(ax: Axes, value: float, log_y: bool) -> float:
+    """Where `value` sits on the y axis, as a fraction of its height."""
+    low, high = ax.get_ylim()
+    if log_y:
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / (high - low)
+
+
+class _Label(NamedTuple):
+    """A line's label at its end, `y` in fractions of the axes' height."""
+
+    y: float
+    text: str
+    colour: str
+    flagged: bool
+
+
+def _spread(labels: list[_Label]) -> list[_Label]:
+    """Labels moved apart vertically (at least LABEL_GAP), in order, kept inside the axes."""
+    out: list[_Label] = []
+    for label in sorted(labels):
+        if out and label.y < out[-1].y + LABEL_GAP:
+            label = label._replace(y=out[-1].y + LABEL_GAP)
+        out.append(label)
+    overflow = (out[-1].y - 1.0) if out else 0.0
+    if overflow > 0:  # pushed past the top: shift all down, never below the axis
+        out = [label._replace(y=max(label.y - overflow, 0.0)) for label in out]
+    return out
+
+
+def images(
+    section: Section, rows: dict[str, list[Measured]], out: Path, prov: Provenance
+) -> list[Image]:
+    """The figures of the scenarios in `rows` that have any."""
+    found = []
+    if rows.get(LOOP_OVERHEAD):
+        found.append(overhead(section, rows[LOOP_OVERHEAD], out, prov))
+    if rows.get(LONG_RUN):
+        found.append(memory(section, rows[LONG_RUN], out, prov))
+    return found

@@ -1,0 +1,280 @@
+"""loop_overhead and long_run in the report: their own tables and figures, never timed ranks;
+wide_steps as an ordinary timed scenario.
+
+The cells are written through the real results store (results.store.Store, as the runner
+writes them) with numbers made up so that the medians are easy to check by hand:
+
+    loop_overhead (n_steps=1000, step_us=100, n_metrics=10, n_blocks=10), 3 repetitions:
+        tracker  p50 2.0 2.2 2.1 µs, p99 9 11 10 µs, max 50 70 60 µs,
+                 overhead 1.5 2.5 2.0 % (blocks 0.5..3.0, 1.0..4.0, 0.8..3.5),
+                 stolen CPU 1 3 2 ms, finish 4 6 5 ms
+        mltraq   overhead 30 34 32 %
+        wandb    overhead 0.5 0.7 0.6 %, its data wrong: less than tracker's, never ranked
+        sqlite   a floor, overhead 0.2 0.3 0.25 %
+        mlflow   crashed 3 times
+    loop_overhead (same, n_metrics=100): tracker overhead 4 5 6 %, mltraq 40 % (1 ok of 1)
+    long_run (n_steps=100000), once: tracker 30 -> 32 MB (peak 33), mltraq 150 -> 450 MB
+        (its series stored as JSON text), wandb 40 -> 41 MB with wrong data, mlflow timeout
+    wide_steps (n_steps 10 and 100, n_metrics=1000), 3 repetitions: tracker 10 11 12 ms and
+        20 21 22 ms, mltraq 100 110 120 ms and 200 210 220 ms
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports import analysis, render, untimed
+from results import schema as S
+from results.cells import load
+from results.store import Store
+
+US, MS, MB = 1_000, 1_000_000, 1_000_000
+LOOP = {"n_steps": 1000, "step_us": 100, "n_metrics": 10, "n_blocks": 10}
+LOOP_WIDE = {**LOOP, "n_metrics": 100}
+CRASH = "exit code 1: RuntimeError: synthetic"
+WRONG = "metric 'm0' at step 3: logged 0.5, read back 0.0 (synthetic)"
+
+
+def loop(overhead: float, spread: tuple[float, float] = (-1.0, 1.0), **more: Any) -> dict:
+    """The fields of one ok loop_overhead cell."""
+    return {
+        S.OVERHEAD_PCT: overhead,
+        S.OVERHEAD_MIN_PCT: overhead + spread[0],
+        S.OVERHEAD_MAX_PCT: overhead + spread[1],
+        S.LOG_P50_NS: 3 * US,
+        S.LOG_P99_NS: 30 * US,
+        S.LOG_MAX_NS: 300 * US,
+        S.STOLEN_CPU_NS: 1 * MS,
+        S.FINISH_NS: 10 * MS,
+        **more,
+    }
+
+
+TRACKER_LOOP = [
+    loop(1.5, (-1.0, 1.5), log_p50_ns=2000, log_p99_ns=9000, log_max_ns=50000,
+         stolen_cpu_ns=1 * MS, finish_ns=4 * MS),
+    loop(2.5, (-1.5, 1.5), log_p50_ns=2200, log_p99_ns=11000, log_max_ns=70000,
+         stolen_cpu_ns=3 * MS, finish_ns=6 * MS),
+    loop(2.0, (-1.2, 1.5), log_p50_ns=2100, log_p99_ns=10000, log_max_ns=60000,
+         stolen_cpu_ns=2 * MS, finish_ns=5 * MS),
+]  # fmt: skip
+# framework -> role, then config -> [fields of each repetition]; a string is its outcome
+CELLS: dict[str, dict[str, Any]] = {
+    "loop_overhead": {
+        "tracker": [(LOOP, TRACKER_LOOP), (LOOP_WIDE, [loop(4), loop(5), loop(6)])],
+        "mltraq": [(LOOP, [loop(30), loop(34), loop(32)]), (LOOP_WIDE, [loop(40)])],
+        "wandb": [(LOOP, [loop(v, fidelity=S.WRONG_DATA, reason=WRONG) for v in (0.5, 0.7, 0.6)])],
+        "sqlite": [(LOOP, [loop(0.2), loop(0.3), loop(0.25)])],
+        "mlflow": [(LOOP, [S.CRASH] * 3)],
+    },
+    "long_run": {
+        "tracker": [({"n_steps": 100_000}, [{
+            S.RSS_START_BYTES: 30 * MB, S.RSS_END_BYTES: 32 * MB, S.PEAK_RSS_BYTES: 33 * MB,
+            S.RSS_SERIES: [[0, 30 * MB], [50_000, 31 * MB], [99_999, 32 * MB]]}])],
+        "mltraq": [({"n_steps": 100_000}, [{
+            S.RSS_START_BYTES: 150 * MB, S.RSS_END_BYTES: 450 * MB, S.PEAK_RSS_BYTES: 460 * MB,
+            S.RSS_SERIES: "[[0, 150000000], [50000, 300000000], [99999, 450000000]]"}])],
+        "wandb": [({"n_steps": 100_000}, [{
+            S.RSS_START_BYTES: 40 * MB, S.RSS_END_BYTES: 41 * MB, S.PEAK_RSS_BYTES: 90 * MB,
+            S.RSS_SERIES: [[0, 40 * MB], [99_999, 41 * MB]],
+            S.FIDELITY: S.WRONG_DATA, S.REASON: WRONG}])],
+        "mlflow": [({"n_steps": 100_000}, [S.TIMEOUT])],
+    },
+    "wide_steps": {
+        "tracker": [({"n_steps": 10, "n_metrics": 1000}, [{S.TRACKING_NS: v * MS} for v in
+                                                          (10, 11, 12)]),
+                    ({"n_steps": 100, "n_metrics": 1000}, [{S.TRACKING_NS: v * MS} for v in
+                                                           (20, 21, 22)])],
+        "mltraq": [({"n_steps": 10, "n_metrics": 1000}, [{S.TRACKING_NS: v * MS} for v in
+                                                         (100, 110, 120)]),
+                   ({"n_steps": 100, "n_metrics": 1000}, [{S.TRACKING_NS: v * MS} for v in
+                                                          (200, 210, 220)])],
+    },
+}  # fmt: skip
+ROLES = {"tracker": S.REFERENCE, "sqlite": S.FLOOR}
+
+
+def result(fields: dict[str, Any] | str) -> dict[str, Any]:
+    """What a worker returns for one cell: ok with these fields, or another outcome."""
+    if isinstance(fields, str):
+        reason = CRASH if fields == S.CRASH else "no result in 600 s"
+        return {S.OUTCOME: fields, S.FIDELITY: S.NOT_CHECKED, S.REASON: reason}
+    return {S.OUTCOME: S.OK, S.FIDELITY: S.EXACT, S.FRAMEWORK_VERSION: "1.0",
+            S.DURABILITY: S.PROCESS, **fields}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results database of one suite holding the cells above."""
+    path = tmp_path_factory.mktemp("untimed") / "r.db"
+    with Store(f"sqlite:///{path}") as store:
+        suite = store.begin_suite("u-1", {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1}, {})
+        for scenario, frameworks in CELLS.items():
+            for framework, configs in frameworks.items():
+                for config, repetitions in configs:
+                    for rep, fields in enumerate(repetitions):
+                        store.write_cell(
+                            scenario, f"u-1/{framework}/{scenario}/{rep}", suite_id="u-1",
+                            machine="m", framework=framework,
+                            role=ROLES.get(framework, S.TRACKER), config=config,
+                            repetition=rep, result=result(fields),
+                        )  # fmt: skip
+        store.end_suite(suite, {}, interrupted=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(db: Path, tmp_path_factory: pytest.TempPathFactory) -> render.Report:
+    results = load(os.fspath(db))
+    out = tmp_path_factory.mktemp("untimed-report")
+    return render.build(results, analysis.sections(results), out, "pytest")
+
+
+def _between(text: str, start: str, end: str) -> str:
+    assert start in text, start
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_loop_overhead_has_one_table_per_configuration(report: render.Report) -> None:
+    md = _between(report.markdown.read_text("utf-8"), "### loop_overhead", "### long_run")
+    assert md.startswith("\n\nHow much tracking slows a training loop that does real work")
+    first = _between(md, "#### n_blocks=10, n_metrics=10, n_steps=1000, step_us=100", "####")
+    lines = [line for line in first.splitlines() if line.startswith("| ")][1:]
+    # least overhead first; the crashed framework last
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| sqlite (floor)", "| wandb", "| tracker (reference)", "| mltraq", "| mlflow"]  # fmt: skip
+    # tracker: medians of 2.0 2.2 2.1 -> 2.10 µs, 9 11 10 -> 10.0, 50 70 60 -> 60.0 µs;
+    # overhead 2.00 %, its spread the medians of 0.5 1.0 0.8 and 3.0 4.0 3.5; stolen 2 ms,
+    # finish 5 ms. wandb's 0.6 % is less, but its data came back wrong: never the least
+    assert lines[2] == (
+        "| tracker (reference) | least overhead | 3 / 3 | 2.10 | 10.0 | 60.0 | 2.00 "
+        "| 0.800 to 3.50 | 2.00 | 5.00 | exact | - |"
+    )
+    assert lines[1].startswith("| wandb | not ranked (wrong data) | 3 / 3 | 3.00 | 30.0 | 300 "
+                               "| 0.600 | -0.400 to 1.60 |")  # fmt: skip
+    assert lines[1].endswith("| wrong_data | - |")
+    assert lines[0].startswith("| sqlite (floor) | floor (the limit) | 3 / 3 |")
+    assert lines[3].startswith("| mltraq | yes | 3 / 3 | 3.00 | 30.0 | 300 | 32.0 | 31.0 to 33.0")
+    assert lines[4] == "| mlflow | - | 0 / 3 | - | - | - | - | - | - | - | - | crash 3/3 |"
+    second = _between(md, "#### n_blocks=10, n_metrics=100, n_steps=1000, step_us=100", "###")
+    assert "| tracker (reference) | least overhead | 3 / 3 |" in second
+    assert "| mltraq | not ranked (1 ok < 3) | 1 / 1 | 3.00 | 30.0 | 300 | 40.0 |" in second
+    assert "median s" not in md  # not a timed table
+
+
+def test_long_run_shows_memory_in_mb(report: render.Report) -> None:
+    md = _between(report.markdown.read_text("utf-8"), "### long_run", "### Fidelity")
+    assert md.startswith("\n\nHow a writer's memory grows over a long run")
+    table = _between(md, "#### n_steps=100000", "![")
+    lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert lines == [  # least growth first
+        "| wandb | 1 / 1 | 40.0 | 41.0 | +1.00 | 90.0 | wrong_data | - |",
+        "| tracker (reference) | 1 / 1 | 30.0 | 32.0 | +2.00 | 33.0 | exact | - |",
+        "| mltraq | 1 / 1 | 150 | 450 | +300 | 460 | exact | - |",
+        "| mlflow | 0 / 1 | - | - | - | - | - | timeout 1/1 |",
+    ]
+
+
+def test_the_sections_follow_the_timed_ones_in_both_formats(report: render.Report) -> None:
+    page = report.html.read_text("utf-8")
+    heads = re.findall(r"<h3>([^<]+)</h3>", page)
+    assert heads[:5] == [
+        "Framework versions",
+        "wide_steps",
+        "loop_overhead",
+        "long_run",
+        "Fidelity and outcomes",
+    ]
+    md_heads = re.findall(r"^### (.+)$", report.markdown.read_text("utf-8"), re.M)
+    assert md_heads[:5] == heads[:5]
+    loop = _between(page, "<h3>loop_overhead</h3>", "<h3>")
+    assert loop.count("<table>") == 2 and loop.count("<h4>") == 2
+    # a row whose data came back wrong, or with cells that failed, is marked
+    assert loop.count('<tr class="failed"><td>wandb</td>') == 1
+    assert '<tr class="failed"><td>mlflow</td>' in loop
+    assert "<tr><td>tracker (reference)</td><td>least overhead</td>" in loop
+    assert '<td class="num">0.800 to 3.50</td>' in loop
+    assert 'alt="loop_overhead: overhead per framework"' in loop
+    memory = _between(page, "<h3>long_run</h3>", "<h3>")
+    assert 'alt="long_run: memory over the steps"' in memory
+
+
+def _svg_texts(path: Path) -> list[tuple[float, str]]:
+    """The texts of an SVG written with text as text, with their y positions (an attribute,
+    or a translation for the lines of a text of several)."""
+    out = []
+    for attributes, text in re.findall(r"<text ([^>]*)>([^<]*)</text>", path.read_text("utf-8")):
+        y = re.search(r' y="([-\d.]+)"|translate\([-\d.]+ ([-\d.]+)\)', attributes)
+        assert y, attributes
+        out.append((float(y.group(1) or y.group(2)), text))
+    return out
+
+
+def test_the_overhead_bars_are_sorted_and_labelled(report: render.Report) -> None:
+    (image,) = [im for im in report.images if im.kind == "overhead"]
+    assert image.png.stat().st_size > 0
+    texts = _svg_texts(image.svg)
+    labels = [t for _, t in sorted(texts) if "log() p99" in t]
+    # first panel, top down: least overhead first, the wrong data after every clean bar
+    assert labels[:3] == [
+        "tracker  +2.00%  (log() p99 10.0 µs)",
+        "mltraq  +32.0%  (log() p99 30.0 µs)",
+        "wandb  +0.600%  (log() p99 30.0 µs)  not ranked: wrong data",
+    ]
+    assert labels[3:] == [
+        "tracker  +5.00%  (log() p99 30.0 µs)",
+        "mltraq  +40.0%  (log() p99 30.0 µs)  not ranked: 1 ok &lt; 3",
+    ]
+    shown = [t for _, t in texts]
+    assert " sqlite (floor) +0.250%" in shown  # the floor is the limit, not a bar
+    assert "mlflow: crash" in shown  # no figure, still named
+
+
+def test_the_memory_lines_are_labelled_at_their_end(report: render.Report) -> None:
+    (image,) = [im for im in report.images if im.kind == "memory"]
+    shown = [t for _, t in _svg_texts(image.svg)]
+    assert "tracker 32.0 MB" in shown
+    assert "mltraq 450 MB" in shown  # read from JSON text
+    assert "wandb 41.0 MB (wrong data)" in shown
+    assert any("mlflow: timeout" in t for t in shown)
+
+
+def test_wide_steps_is_an_ordinary_timed_scenario(report: render.Report) -> None:
+    md = _between(report.markdown.read_text("utf-8"), "### wide_steps", "###")
+    # tracker 11 and 21 ms; mltraq 110 / 11 = 10.0x and 210 / 21 = 10.0x
+    assert "| n_metrics=1000, n_steps=10 | tracker (reference) | 1.0 | 3 / 3 | 0.0110 |" in md
+    assert "| n_metrics=1000, n_steps=100 | mltraq | 1.0 | 3 / 3 | 0.210 |" in md
+    assert md.count("| 10.0x | 10.0x |") == 2
+    kinds = {im.kind for im in report.images if im.scenario == "wide_steps"}
+    assert kinds == {"bars", "scaling", "phases", "resources"}
+
+
+def test_export_writes_the_new_fields(db: Path) -> None:
+    from reports.export import cells_frame
+
+    frame = cells_frame(load(os.fspath(db)))
+    tracker = frame[(frame["scenario"] == "long_run") & (frame[S.FRAMEWORK] == "tracker")]
+    assert json.loads(tracker[S.RSS_SERIES].iloc[0])[-1] == [99_999, 32 * MB]
+    assert int(tracker[S.RSS_END_BYTES].iloc[0]) == 32 * MB
+    loop = frame[(frame["scenario"] == "loop_overhead") & (frame[S.FRAMEWORK] == "tracker")]
+    assert sorted(loop[S.LOG_P99_NS].dropna().astype(int))[:3] == [9000, 10000, 11000]
+
+
+@pytest.mark.parametrize(
+    ("stored", "pairs"),
+    [
+        ([[0, 5], [10, 7]], ((0.0, 5.0), (10.0, 7.0))),
+        ("[[0, 5], [10, 7]]", ((0.0, 5.0), (10.0, 7.0))),
+        (None, ()),
+        ("not json", ()),
+        ({"0": 5}, ()),
+    ],
+)
+def test_a_memory_series_is_read_as_stored(stored: object, pairs: tuple) -> None:
+    assert untimed.series(stored) == pairs
