@@ -8,6 +8,7 @@ Lifecycle (DESIGN.md), called by the worker in this order, each phase timed apar
     start_run(exp, name, params)  once per run                            -> start_run_ns (summed)
     log(values, step)           many times                                -> log_ns
     log_array(name, array)      the framework's best mechanism for arrays -> log_ns
+    flush()                     the framework's own flush or sync, mid-run (crash scenario)
     end_run()                   once per run                              -> end_run_ns (summed)
     finish()                    everything a new process needs to read it -> finish_ns
     (the writer process exits)                                            -> exit_ns
@@ -31,7 +32,8 @@ LARGE_ARRAYS = "large_arrays"  # int8 arrays of 10^8..10^9 elements
 MANY_RUNS = "many_runs"  # many start_run/end_run in one process
 CONCURRENCY = "concurrency"  # several processes writing into one store at once
 READ_BACK = "read_back"  # read_back() returns what was stored
-CAPABILITIES = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+FLUSH = "flush"  # flush(): the framework's own flush or sync, which a careful user calls
+CAPABILITIES = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
 
 # Expected fidelity, as in the results schema.
 EXACT = "exact"  # every value, bit for bit
@@ -170,6 +172,13 @@ class Adapter:
     def log_array(self, name: str, array: Any) -> None:
         """Store one array in the current run, by the framework's best mechanism."""
         raise Unsupported(f"{self.name} has no way to store arrays")
+
+    def flush(self) -> None:
+        """The framework's own flush or sync, called mid-run as a careful user calls it:
+        once it returns, what was logged survives the process being killed (for durability
+        POWER or PROCESS). An adapter whose framework has none leaves FLUSH out of
+        `supports`, with the reason in `lacks`."""
+        raise Unsupported(f"{self.name} has no flush")
 
     def end_run(self) -> None:
         """End the current run."""

@@ -93,6 +93,12 @@ class SqliteFloor(Adapter):
             (self.run_id, name, array.dtype.str, json.dumps(array.shape), array.tobytes()),
         )
 
+    def flush(self) -> None:
+        """Write the buffered rows with one executemany, commit, and go on in a new
+        transaction."""
+        self.end_run()
+        self.db.execute("BEGIN")
+
     def end_run(self) -> None:
         """Write the buffered rows with one executemany and commit the run's transaction."""
         self.db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", self.rows)
@@ -190,14 +196,21 @@ class NumpyFloor(Adapter):
         """numpy.save the array into its own file."""
         self.np.save(self.run_dir / "arrays" / f"{_name(name)}.npy", array, allow_pickle=False)
 
+    def flush(self) -> None:
+        """Write each series so far, as end_run does (the files are rewritten whole)."""
+        self._save_series()
+
     def end_run(self) -> None:
         """Write each series as two .npy files: int64 steps, float64 values."""
+        self._save_series()
+        self.series = {}
+
+    def _save_series(self) -> None:
         np = self.np
         for key, (steps, vals) in self.series.items():
             base = self.run_dir / _name(key)
             np.save(f"{base}.steps.npy", np.array(steps, dtype=np.int64))
             np.save(f"{base}.values.npy", np.array(vals, dtype=np.float64))
-        self.series = {}
 
     def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Every run folder, loaded with numpy.load."""

@@ -34,5 +34,8 @@ class NullAdapter(Adapter):
     def log_array(self, name: str, array: Any) -> None:
         """Discard the array."""
 
+    def flush(self) -> None:
+        """Nothing to flush."""
+
     def end_run(self) -> None:
         """Nothing to end."""

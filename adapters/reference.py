@@ -67,6 +67,10 @@ class TrackerAdapter(Adapter):
         """Store the array as a field."""
         self.run[name] = array
 
+    def flush(self) -> None:
+        """Run.flush(): the buffered values committed (and fsynced with `fsync`) now."""
+        self.run.flush()
+
     def end_run(self) -> None:
         """Flush and mark the run completed."""
         self.run.end()
