@@ -122,7 +122,10 @@ RSS_POINTS = 400
 RSS_EVERY_SECONDS = 0.1
 # crash: whether a new process could open the store of the killed writer at all (a bool)
 STORE_OPENS = "store_opens"
-SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START, RSS_SERIES, STORE_OPENS)
+# readback: what a second process reading while the writer is still logging got: "ok", or
+# "unsupported: " and why the framework's reader cannot read a store in use
+LIVE_READ = "live_read"
+SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START, RSS_SERIES, STORE_OPENS, LIVE_READ)
 # Numbers of one scenario's cells only, measured by the writer. loop_overhead: every log()
 # call's duration (percentiles and the largest), the loop's slowdown against the same loop
 # untracked in the same process (blocks interleaved: the whole, the least and the most of
@@ -143,14 +146,17 @@ RSS_END_BYTES = "rss_end_bytes"
 LOGGED_VALUES = "logged_values"
 FLUSHED_VALUES = "flushed_values"
 SURVIVED_VALUES = "survived_values"
+# readback: of the values logged when the writer paused half way for a live reader, how
+# many that reader did not see (0: it saw every one)
+LIVE_LAG_VALUES = "live_lag_values"
 SCENARIO_NUMBERS = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
                     OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
-                    LOGGED_VALUES, FLUSHED_VALUES, SURVIVED_VALUES)  # fmt: skip
+                    LOGGED_VALUES, FLUSHED_VALUES, SURVIVED_VALUES, LIVE_LAG_VALUES)  # fmt: skip
 # The scenario fields the writer's workload measures and returns (crash's counts come
 # beside a killed writer, the others from the reader).
 WRITER_MEASURED = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
                    OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
-                   RSS_SERIES)  # fmt: skip
+                   RSS_SERIES, LIVE_READ, LIVE_LAG_VALUES)  # fmt: skip
 # Scenarios whose cells are not timed comparisons: shown in their own sections, never ranked
 # by tracking_ns (loop_overhead's workload holds untracked work by design).
 NOT_TIMED = frozenset({"fidelity", "loop_overhead", "long_run", "crash"})

@@ -487,6 +487,8 @@ def run_cell(
         "read_back_done": os.fspath(folder.read_back_done),
         "progress": os.fspath(folder.progress),
         "seed": seed,
+        "cell_json": os.fspath(folder.cell_json),  # for a live reader the writer starts
+        "live_read_timeout": min(timeout / 4, 120.0),
         "service_log": os.fspath(folder.root / "service.log"),
         "service_timeout": min(service_timeout, timeout),
     }

@@ -41,6 +41,9 @@ class Workload(NamedTuple):
     # (params, the cell's seed) -> after how many logged values the worker kills itself
     # with SIGKILL (the crash scenario); None: it is never killed
     kill_point: Callable[[dict[str, Any], int], int] | None = None
+    # params -> after how many logged values the writer pauses while a second process reads
+    # the store in use (the pause is not in log_ns); None: no live reader
+    live_read_after: Callable[[dict[str, Any]], int] | None = None
 
     def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with `given`; unknown names are an error."""
