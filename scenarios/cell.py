@@ -45,7 +45,7 @@ from typing import Any
 
 from adapters.base import READ_BACK, SERVICE_PORT_VAR
 from results import schema as S
-from scenarios import envs, processes
+from scenarios import cellgroup, envs, processes
 from scenarios.processes import MARKER_VAR
 from scenarios.service import GRACE_SECONDS
 from scenarios.watchdog import WATCH_VAR
@@ -170,7 +170,9 @@ def remove_stale_folders() -> int:
         if processes.start_time(pid) == started:  # its manager still runs
             continue
         with contextlib.suppress(OSError):
-            processes.end_cell((path / "marker").read_text(encoding="utf-8"), GRACE_SECONDS)
+            marker = (path / "marker").read_text(encoding="utf-8")
+            processes.end_cell(marker, GRACE_SECONDS)
+            cellgroup.remove(marker)
         shutil.rmtree(path, ignore_errors=True)
         removed += not path.exists()
     return removed
@@ -198,6 +200,7 @@ class _Folder:
         self.stderr = self.root / "stderr.txt"
         self.marker = uuid.uuid4().hex  # every process of the cell inherits it
         (self.root / "marker").write_text(self.marker, encoding="utf-8")
+        self.group = cellgroup.create(self.marker)  # where the machine lets us: None if not
 
     def write_cell(self, cell: Mapping[str, Any]) -> None:
         """(Re)write cell.json, which every process of the cell reads."""
@@ -500,6 +503,8 @@ def run_cell(
     try:
         with closed_port() as proxy_port:
             env = worker_env(python, folder.home, folder.tmp, folder.marker, proxy_port)
+            if folder.group is not None:  # each worker joins it before anything else
+                env[cellgroup.GROUP_VAR] = os.fspath(folder.group)
             if declared.get("service"):
                 service = _Service(python, folder, env)
                 message = service.ready(cell["service_timeout"] + 5)
@@ -529,6 +534,7 @@ def run_cell(
             _abandon(folder, service, keep)
         raise
     finally:
+        cellgroup.remove(folder.marker)
         if not keep:
             shutil.rmtree(folder.root, ignore_errors=True)
 

@@ -1,8 +1,9 @@
 """The processes of a cell, seen from the manager: their memory and CPU, a deadline, leftovers.
 
 A cell's processes are the ones started in a session of their own (the writer's, the local
-server keeper's) and everything below them; every process a cell starts also inherits a
-marker variable, so that those that escape (a new session, a daemon) are still found.
+server keeper's) and everything below them; every process a cell starts is also in the
+cell's control group where there is one, and inherits a marker variable, so that those that
+escape (a new session, a daemon) are still found.
 Linux /proc only; standard library only.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from scenarios import cellgroup
 from scenarios.watchdog import proc_stats, stat_fields
 
 MARKER_VAR = "TRACKBENCH_CELL"
@@ -71,16 +73,19 @@ def _rss(pid: int) -> int:
 
 
 def marked_processes(marker: str, folder: Path | None = None) -> list[int]:
-    """Processes whose environment carries the cell's marker (they came from the cell), and,
-    given the cell's folder, those working inside it: a helper that a framework starts in a
-    session of its own with an empty environment still works where it was started."""
+    """The cell's processes: those in its control group (scenarios/cellgroup.py), whose
+    environment carries its marker, and, given the cell's folder, those working inside it
+    (where there is no group, a helper that a framework starts in a session of its own with
+    an empty environment still works where it was started)."""
     needle = f"{MARKER_VAR}={marker}".encode()
     inside = None if folder is None else os.path.realpath(folder)
-    found: list[int] = []
+    me = os.getpid()
+    found = [pid for pid in cellgroup.members(marker) if pid != me]
+    seen = {me, *found}
     if not os.path.isdir("/proc"):  # not Linux: leftovers cannot be seen
         return found
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
+        if not entry.isdigit() or int(entry) in seen:
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as fh:

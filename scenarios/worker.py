@@ -344,6 +344,9 @@ def _save(result: dict[str, Any], path: str) -> None:
 
 def main(argv: list[str]) -> int:
     """Command-line entry: describe adapters, keep a server, write or read one cell."""
+    from scenarios import cellgroup
+
+    cellgroup.join()  # first: whatever the framework starts is in the cell's group
     if argv[:1] == ["--describe"]:
         json.dump(describe(argv[1:]), sys.stdout)
         sys.stdout.write("\n")

@@ -332,18 +332,29 @@ class Escaper(Memory):
     """Leaves a helper running in a session of its own with an empty environment."""
 
     name = "escaper"
+    HELPER = "import time; time.sleep(3601)"
+    HELPER_CWD: str | None = None  # the cell's work directory
 
     def finish(self) -> None:
         """Start the helper, as some frameworks' daemons start."""
         super().finish()
         subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(3601)"],
+            [sys.executable, "-c", self.HELPER],
             start_new_session=True,
-            env={},  # no marker inherited: found by where it works
+            env={},  # no marker inherited: found by where it works, or by its group
+            cwd=self.HELPER_CWD,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+
+class FarEscaper(Escaper):
+    """Its helper also leaves the cell's folder: only the cell's control group holds it."""
+
+    name = "far-escaper"
+    HELPER = "import time; time.sleep(3602)"
+    HELPER_CWD = "/"
 
 
 class LingeringThread(Memory):

@@ -199,6 +199,26 @@ def test_a_helper_escaping_with_an_empty_environment_is_found_counted_and_ended(
     assert not _sleepers(b"time.sleep(3601)"), "the escaped helper was not ended"
 
 
+def test_a_helper_leaving_session_environment_and_folder_is_found_by_the_cell_s_group() -> None:
+    from scenarios import cellgroup
+
+    probe = cellgroup.create("probe-" + os.urandom(4).hex())
+    if probe is None:
+        pytest.skip("no writable cgroup file system here: processes are found by marker and folder")
+    probe.rmdir()
+
+    def groups() -> set[Path]:
+        return {p for root in cellgroup.ROOTS for p in root.glob(cellgroup.PREFIX + "*")}
+
+    before = groups()
+    result = cell("FarEscaper")
+    assert result["outcome"] == "ok", result["reason"]
+    assert result["leftover_processes"] == 1
+    time.sleep(0.2)
+    assert not _sleepers(b"time.sleep(3602)"), "the escaped helper was not ended"
+    assert groups() <= before  # the cell's group is removed with it
+
+
 def _sleepers(call: bytes = b"time.sleep(3600)") -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
