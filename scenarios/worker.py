@@ -5,6 +5,7 @@ Started by the manager (scenarios/cell.py), in this order, as
     ENV/bin/python -I scenarios/worker.py --service CELL.json  keep the local server, if any
     ENV/bin/python -I scenarios/worker.py CELL.json            the writer: the timed lifecycle
     ENV/bin/python -I scenarios/worker.py --read CELL.json     a new process reading it back
+    ENV/bin/python -I scenarios/worker.py --live-read CELL.json  started by a paused writer
     python -I scenarios/worker.py --describe [NAMES]           adapters' declarations as JSON
 
 The writer and the reader watch a pipe from the manager (scenarios/watchdog.py): they end
@@ -41,7 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.append(ROOT)
 
-from adapters.base import Adapter, Unsupported, expand_env, service_from_env  # noqa: E402
+from adapters.base import Adapter, RunData, Unsupported, expand_env, service_from_env  # noqa: E402
 from adapters.registry import ADAPTERS, resolve  # noqa: E402
 from results import schema as S  # noqa: E402  (names only, stdlib)
 from scenarios import fidelity, workloads  # noqa: E402
@@ -161,12 +162,20 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
         # plain bound-method call, so the timed loop pays nothing for the harness
         setattr(adapter, "start_run", timed("start_run"))  # noqa: B010
         setattr(adapter, "end_run", timed("end_run"))  # noqa: B010
+        if workload.kill_point is not None:
+            after = workload.kill_point(params, int(cell.get("seed") or 0))
+            _plan_kill(adapter, after, cell["progress"], result[S.FRAMEWORK_VERSION])
+        live: dict[str, Any] = {"paused_ns": 0}
+        if workload.live_read_after is not None:
+            live = _plan_live_read(adapter, workload.live_read_after(params), cell)
         try:
             started = now()
             notes = workload.run(adapter, inputs)
             whole = now() - started
         finally:
             del adapter.start_run, adapter.end_run
+            adapter.__dict__.pop("log", None)
+        result.update({k: live[k] for k in (S.LIVE_READ, S.LIVE_LAG_VALUES) if k in live})
         if isinstance(notes, dict):  # the scenario's own fields the workload measured
             for name in S.WRITER_MEASURED:
                 if name in notes:
@@ -175,7 +184,7 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
             result["notes"] = notes
         result[S.START_RUN_NS] = spent["start_run"]
         result[S.END_RUN_NS] = spent["end_run"]
-        result[S.LOG_NS] = whole - spent["start_run"] - spent["end_run"]
+        result[S.LOG_NS] = whole - spent["start_run"] - spent["end_run"] - live["paused_ns"]
 
         phase = "finish"
         started = now()
@@ -187,6 +196,88 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
     except (Exception, SystemExit) as exc:  # the framework's failure is the cell's result
         _failed(result, phase, exc)
     return result
+
+
+def _plan_kill(adapter: Adapter, after: int, progress: str, version: str) -> None:
+    """Make the writer kill itself with SIGKILL when it is about to log more than `after`
+    values, first saving the counts logged and flushed (and the framework's version) to
+    `progress`, for the manager and the reader; log() and flush() are wrapped to count, as
+    instance attributes."""
+    import signal
+
+    counts: dict[str, Any] = {S.LOGGED_VALUES: 0, S.FLUSHED_VALUES: 0, S.FRAMEWORK_VERSION: version}
+    log, flush = adapter.log, adapter.flush
+
+    def counted_log(values: dict[str, float], step: int) -> None:
+        if counts[S.LOGGED_VALUES] + len(values) > after:
+            _save(counts, progress)
+            os.kill(os.getpid(), signal.SIGKILL)
+        log(values, step)
+        counts[S.LOGGED_VALUES] += len(values)
+
+    def counted_flush() -> None:
+        flush()
+        counts[S.FLUSHED_VALUES] = counts[S.LOGGED_VALUES]
+
+    setattr(adapter, "log", counted_log)  # noqa: B010
+    setattr(adapter, "flush", counted_flush)  # noqa: B010
+
+
+def _plan_live_read(adapter: Adapter, after: int, cell: dict[str, Any]) -> dict[str, Any]:
+    """Make the writer pause once `after` values are logged while another process reads the
+    store in use (`live_read`); log() is wrapped, as an instance attribute. Returns the
+    state the wrapper fills: the live read's fields and how long the pause took."""
+    state: dict[str, Any] = {"logged": 0, "paused_ns": 0}
+    log = adapter.log
+
+    def logged_then_read(values: dict[str, float], step: int) -> None:
+        log(values, step)
+        state["logged"] += len(values)
+        if S.LIVE_READ not in state and state["logged"] >= after:
+            began = time.perf_counter_ns()
+            seen, why = _live_reader(cell)
+            state["paused_ns"] = time.perf_counter_ns() - began
+            state[S.LIVE_READ] = f"unsupported: {why}" if why else "ok"
+            if not why:
+                state[S.LIVE_LAG_VALUES] = state["logged"] - seen
+
+    setattr(adapter, "log", logged_then_read)  # noqa: B010
+    return state
+
+
+def _live_reader(cell: dict[str, Any]) -> tuple[int, str]:
+    """Run `--live-read` in a new process of this environment: the values it saw, and ""
+    or why it could not read."""
+    import subprocess
+
+    argv = [sys.executable, "-I", os.path.abspath(__file__), "--live-read", cell["cell_json"]]
+    timeout = float(cell["live_read_timeout"])
+    try:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return 0, f"the reader did not return within {timeout:g} s"
+    try:
+        answer = json.loads(done.stdout.splitlines()[-1])
+        return int(answer.get("seen", 0)), str(answer.get("error", ""))
+    except (IndexError, ValueError, AttributeError):
+        return 0, f"the reader exited with {done.returncode} and no answer"
+
+
+def live_read(cell: dict[str, Any]) -> dict[str, Any]:
+    """The live reader: the framework's reader on a store whose writer is paused mid-run;
+    how many values it saw, or the error (never raises)."""
+    try:
+        adapter = _setup(cell)[0]
+        from pathlib import Path
+
+        adapter.load()
+        got = adapter.read_back(Path(cell["workdir"]), service_from_env(Path(cell["workdir"])))
+        runs = [RunData(*run) for run in got]
+        return {"seen": sum(len(series) for run in runs for series in run.metrics.values())}
+    except Unsupported as exc:
+        return {"error": str(exc)}
+    except (Exception, SystemExit) as exc:  # a reader that cannot read a store in use
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def read(cell: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +321,12 @@ def read(cell: dict[str, Any]) -> dict[str, Any]:
         return result
     except (Exception, SystemExit) as exc:  # a reader that fails loses the data for its user
         _failed(result, phase, exc)
-        if phase == "read_back":
+        if phase == "read_back" and workload.kill_point is not None:
+            # a killed writer's store that does not open: the finding, not the reader's crash
+            notes = {**(cell.get("notes") or {}), "open_error": f"{type(exc).__name__}: {exc}"}
+            result.update(workload.examine(adapter, None, notes) if workload.examine else {})
+            result[S.OUTCOME] = S.OK
+        elif phase == "read_back":
             result[S.OUTCOME] = S.OK
             result[S.FIDELITY] = S.WRONG_DATA
             result[S.REASON] = f"read_back raised {type(exc).__name__}: {exc}"
@@ -252,10 +348,11 @@ def main(argv: list[str]) -> int:
         json.dump(describe(argv[1:]), sys.stdout)
         sys.stdout.write("\n")
         return 0
-    mode, paths = (argv[0], argv[1:]) if argv[:1] in (["--read"], ["--service"]) else ("", argv)
+    modes = (["--read"], ["--service"], ["--live-read"])
+    mode, paths = (argv[0], argv[1:]) if argv[:1] in modes else ("", argv)
     if len(paths) != 1:
-        print("usage: worker.py [--read | --service] CELL.json | --describe [NAMES]",
-              file=sys.stderr)  # fmt: skip
+        print("usage: worker.py [--read | --service | --live-read] CELL.json | --describe "
+              "[NAMES]", file=sys.stderr)  # fmt: skip
         return 2
     if mode != "--service":  # the keeper stops with its stdin: the manager holds the other end
         from scenarios import watchdog
@@ -274,6 +371,9 @@ def main(argv: list[str]) -> int:
         return service.keep(adapter, cell)
     if mode == "--read":
         _save(read(cell), cell["read_result"])
+        return 0
+    if mode == "--live-read":
+        print(json.dumps(live_read(cell)), flush=True)
         return 0
     result = write(cell)
     # the clock reading the manager takes exit_ns from: what follows is handing over the

@@ -2,7 +2,9 @@
 
 The reader (`worker.py --read`) imports the framework (read_import_ns), then reads everything
 back with the framework's reader and builds the long table below: that is read_ns, the
-way a notebook reads a job's results the next day.
+way a notebook reads a job's results the next day. Half way through the writing, the writer
+pauses while another process reads the store in use, as a dashboard or a notebook does
+during training: how many of the values logged by then it did not see (`live_lag_values`).
 """
 
 from __future__ import annotations
@@ -50,4 +52,5 @@ READBACK = Workload(
     prepare=_prepare,
     defaults={"n_runs": 10, "n_values": 10},
     needs=frozenset({STEPS, MANY_RUNS, READ_BACK}),
+    live_read_after=lambda params: max(params["n_runs"] * params["n_values"] // 2, 1),
 )
