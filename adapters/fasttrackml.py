@@ -10,6 +10,7 @@ from typing import ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
@@ -54,6 +55,13 @@ class FasttrackmlAdapter(OverHttp):
     # the file there itself (LocalArtifactRepository) and reads it from there, so no request
     # to the server carries the bytes and no server limit applies.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "the MLflow client's log_batch is synchronous by default: one REST call, "
+        "answered once fml has written the metrics to its database (its LogBatch handler "
+        "inserts them before it replies); neither fml nor the client has a flush for it (the "
+        "client's mlflow.flush_async_logging() drains only asynchronous logging, "
+        "synchronous=False, which these calls never enter)",
+    }
     fidelity = LOSSY
     fidelity_note = (
         "params are strings (MLflow's API); metrics: +/-inf is stored as +/-max float64 and "

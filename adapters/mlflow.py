@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
@@ -49,6 +50,13 @@ class MlflowAdapter(Adapter):
         "MLFLOW_LOGGING_LEVEL": "WARNING",
     }
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "MlflowClient.log_batch is synchronous by default (MLFLOW_ENABLE_ASYNC_LOGGING "
+        "off) and commits each call to the SQLite store before it returns; MLflow's one flush, "
+        "mlflow.flush_async_logging(), drains the queue of asynchronous logging "
+        "(synchronous=False), which these calls never enter: there is nothing of its own to "
+        "flush",
+    }
     fidelity = LOSSY
     fidelity_note = (
         "params are stored as strings (str(value)); metrics: +/-inf is stored as +/-max float64 "
@@ -239,6 +247,13 @@ class MlflowServerAdapter(OverHttp):
         "no_proxy": "127.0.0.1,localhost",
         # The client prints a link to the run in the server's UI at every run's end.
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    }
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "MlflowClient.log_batch is synchronous by default (MLFLOW_ENABLE_ASYNC_LOGGING "
+        "off): one REST call, answered once the server has committed it to its SQLite store; "
+        "MLflow's one flush, mlflow.flush_async_logging(), drains the client's queue of "
+        "asynchronous logging (synchronous=False), which these calls never enter: there is "
+        "nothing of its own to flush",
     }
     array_mechanism = (
         "numpy.save to an NPY file, then log_artifact (uploaded to the server's artifact proxy)"

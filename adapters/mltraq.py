@@ -11,6 +11,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     NONE,
@@ -59,6 +60,11 @@ class MltraqAdapter(Adapter):
         "MLtraq's parallel runs (Experiment.execute) return to the driver process, which "
         "persists them; its data stream only updates Sequence fields of runs already "
         "persisted, over datagrams it may lose",
+        FLUSH: "MLtraq's one write is Experiment.persist(), which stores the experiment's "
+        "runs, and a run joins them only when its experiment.run() context exits: a run in "
+        "progress has no call that writes what it has logged so far (persisting mid-run "
+        "stores the experiment without it). Its data stream only updates Sequence fields of "
+        "runs already persisted, over datagrams it may lose",
     }
     fidelity = EXACT
     fidelity_note = (

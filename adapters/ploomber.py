@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
@@ -80,6 +81,9 @@ class PloomberAdapter(Adapter):
         LARGE_ARRAYS: NO_ARRAYS,
         # its SQLiteTracker is one SQLite file, but every concurrent writer logs series
         CONCURRENCY: "not measurable: the concurrency scenario logs series, and " + NO_STEPS,
+        FLUSH: "track_execution is the whole tracked run: it inserts the parameters when the "
+        "execution starts and upserts the cells' values only after the last cell has run; "
+        "ploomber-engine has no call that stores the values of the cells run so far",
     }
     fidelity = LOSSY
     fidelity_note = (

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -57,6 +58,12 @@ class SacredAdapter(Adapter):
     # Several processes share one observer directory: FileStorageObserver._make_run_dir
     # retries when another process took the next run id.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "_run.log_scalar only queues a measurement, which Sacred hands to its observers "
+        "'during a heartbeat event' (its docstring): in the run's heartbeat thread, every "
+        "beat_interval (SETTINGS.DEFAULT_BEAT_INTERVAL, 10 s), and when the run ends. Sacred "
+        "has no public call to emit them sooner",
+    }
     array_mechanism = "artifact: numpy.save to a file, then _run.add_artifact copies it in"
     leaves_behind = "nothing found outside the work directory; no processes"
 

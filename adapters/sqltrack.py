@@ -15,6 +15,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     POWER,
@@ -51,7 +52,7 @@ class SqltrackAdapter(Adapter):
         "DO_NOT_TRACK": "true",
     }
     # One PostgreSQL server for every writer, as a team shares it.
-    supports = frozenset({STEPS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    supports = frozenset({STEPS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
     fidelity = EXACT
     fidelity_note = (
         "metrics are DOUBLE PRECISION columns (NaN, +-inf and -0.0 included); params are the "
@@ -155,6 +156,13 @@ class SqltrackAdapter(Adapter):
             self._add_columns(new)
         self._run.add_metrics(step=step, **values)
         # Each step is durable and visible, as in the README loop (which reconnects per call).
+        self._client.commit()
+
+    def flush(self) -> None:
+        """`Client.commit()`: sqltrack's commit of the run's connection."""
+        # What a careful user of `with client.connect():` calls to make the metrics so far
+        # durable; log() already commits each step, as the README loop does, so this commit
+        # finds nothing pending.
         self._client.commit()
 
     def end_run(self) -> None:

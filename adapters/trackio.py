@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -50,6 +51,12 @@ class TrackioAdapter(Adapter):
     }
     # Several processes share one SQLite file per project (WAL), as trackio allows.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "trackio.log only queues the values for the run's background thread, which "
+        "writes the queue to SQLite every 0.5 s (BATCH_SEND_INTERVAL); only trackio.finish() "
+        "waits for the queue to drain, and its API has no flush (trackio.sync uploads a "
+        "project to a Hugging Face Space)",
+    }
     array_mechanism = "artifact: numpy.save to a file, log_artifact copies it into its blob store"
     leaves_behind = "nothing found outside the work directory; no processes"
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from adapter_isolation import Isolated, run_cell
 
-from adapters.base import LOSSY
+from adapters.base import FLUSH, LOSSY
 from adapters.fasttrackml import FasttrackmlAdapter
 
 
@@ -28,6 +28,12 @@ def test_expected_losses() -> None:
     assert math.isnan(adapter.expect_scalar(math.nan))
     assert adapter.expect_scalar(5e-324) == 5e-324
     assert adapter.expect_param(0.001) == "0.001"
+
+
+def test_declares_no_flush_of_its_own() -> None:
+    """Each log_batch is a synchronous request the server answers after writing it."""
+    assert FLUSH not in FasttrackmlAdapter.supports
+    assert "fml" in FasttrackmlAdapter.lacks[FLUSH]
 
 
 def test_loses_exactly_what_it_declares(contract: Isolated) -> None:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from adapter_isolation import Isolated, run_cell
 
-from adapters.base import LOSSY
+from adapters.base import FLUSH, LOSSY
 from adapters.mlflow import MlflowAdapter, MlflowServerAdapter
 
 SHM = "/dev/shm"
@@ -42,6 +42,14 @@ def test_expected_losses() -> None:
     assert adapter.expect_scalar(0.1) == 0.1
     assert adapter.expect_param(0.001) == "0.001"
     assert adapter.expect_param(32) == "32"
+
+
+def test_declares_no_flush_of_its_own() -> None:
+    """Synchronous logging commits every call: MLflow's only flush is for async logging."""
+    for cls in (MlflowAdapter, MlflowServerAdapter):
+        assert FLUSH not in cls.supports
+        assert "flush_async_logging" in cls.lacks[FLUSH]
+    assert "server" in MlflowServerAdapter.lacks[FLUSH]
 
 
 @pytest.mark.slow  # MLflow's own start: seconds of imports and migrations

@@ -12,7 +12,7 @@ import pytest
 from adapter_contract import environment
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import CAPABILITIES, CONCURRENCY, EXACT
+from adapters.base import CAPABILITIES, CONCURRENCY, EXACT, FLUSH
 from adapters.mltraq import DATASTORE_BYTES, MltraqAdapter
 
 
@@ -35,12 +35,15 @@ def test_one_sqlite_file_and_nothing_outside(contract: Isolated) -> None:
     assert contract.result["leftover_processes"] == 0
 
 
-def test_declares_no_concurrency() -> None:
-    """persist() writes a whole experiment, so concurrent writers cannot share one; `lacks`
-    says so, and names no other capability."""
+def test_declares_no_concurrency_and_no_flush() -> None:
+    """persist() writes a whole experiment, so concurrent writers cannot share one, and a run
+    in progress is not yet part of it, so nothing flushes it; `lacks` says so, and names no
+    other capability."""
     assert CONCURRENCY not in MltraqAdapter.supports
-    assert set(MltraqAdapter.lacks) == CAPABILITIES - MltraqAdapter.supports == {CONCURRENCY}
+    lacking = CAPABILITIES - MltraqAdapter.supports
+    assert set(MltraqAdapter.lacks) == lacking == {CONCURRENCY, FLUSH}
     assert "persist()" in MltraqAdapter.lacks[CONCURRENCY]
+    assert "persist()" in MltraqAdapter.lacks[FLUSH]
     assert MltraqAdapter.fidelity == EXACT
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import ARRAYS, LOSSY, STEPS, expand_env
+from adapters.base import ARRAYS, FLUSH, LOSSY, STEPS, expand_env
 from adapters.ploomber import PloomberAdapter
 from scenarios import envs
 
@@ -33,6 +33,12 @@ def test_ipython_and_matplotlib_stay_in_the_work_dir(contract: Isolated) -> None
     assert (contract.workdir / "ploomber" / "contract.db").is_file()
     assert contract.outside_paths == []
     assert contract.result["leftover_processes"] == 0
+
+
+def test_declares_no_flush() -> None:
+    """The cells' values are stored once, after the whole execution."""
+    assert FLUSH not in PloomberAdapter.supports
+    assert "track_execution" in PloomberAdapter.lacks[FLUSH]
 
 
 def test_series_and_arrays_are_unsupported(tmp_path: Path) -> None:

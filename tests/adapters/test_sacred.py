@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import EXACT, expand_env
+from adapters.base import EXACT, FLUSH, expand_env
 from adapters.sacred import SacredAdapter
 from scenarios import envs
 
@@ -51,6 +51,12 @@ def test_no_capture_of_output_sources_or_hardware(contract: Isolated) -> None:
     assert run["host"]["cpu"] is None and run["host"]["gpus"] is None
     assert run["meta"]["run_name"] == "run-0"
     assert run["status"] == "COMPLETED"
+
+
+def test_declares_no_flush() -> None:
+    """Metrics reach the observer only on Sacred's heartbeat or at the run's end."""
+    assert FLUSH not in SacredAdapter.supports
+    assert "heartbeat" in SacredAdapter.lacks[FLUSH]
 
 
 def test_runs_in_one_process_keep_their_own_params(tmp_path: Path) -> None:

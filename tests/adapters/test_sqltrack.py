@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from adapter_isolation import Isolated, run_cell
 
-from adapters.base import ARRAYS, EXACT, Unsupported
+from adapters.base import ARRAYS, EXACT, FLUSH, Unsupported
 from adapters.sqltrack import SqltrackAdapter
 
 pytestmark = pytest.mark.postgres
@@ -67,6 +67,11 @@ def test_arrays_are_unsupported() -> None:
     assert ARRAYS not in SqltrackAdapter.supports
     with pytest.raises(Unsupported):
         SqltrackAdapter().log_array("weights", [1.0])
+
+
+def test_declares_flush() -> None:
+    """Client.commit() is sqltrack's own call for making a run's metrics durable."""
+    assert FLUSH in SqltrackAdapter.supports and FLUSH not in SqltrackAdapter.lacks
 
 
 @pytest.mark.parametrize("name", ["Loss", "eval/acc", "step", "a b", "x" * 64])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import EXACT, expand_env
+from adapters.base import EXACT, FLUSH, expand_env
 from adapters.trackio import TrackioAdapter
 from scenarios import envs
 
@@ -35,6 +35,12 @@ def test_everything_under_trackio_dir(contract: Isolated) -> None:
     assert len(blobs) == 1  # the NPY file, content-addressed
     assert contract.outside_paths == []
     assert contract.result["leftover_processes"] == 0
+
+
+def test_declares_no_flush() -> None:
+    """Only finish() waits for trackio's background writer."""
+    assert FLUSH not in TrackioAdapter.supports
+    assert "finish()" in TrackioAdapter.lacks[FLUSH]
 
 
 def test_runs_share_an_artifact_name_but_keep_their_arrays(tmp_path: Path) -> None:
