@@ -199,16 +199,34 @@ class Row:
         return f"{text}: {self.loss}" if self.loss else text
 
 
+def declared(section: Section, name: str) -> dict[str, Any]:
+    """Framework -> what its adapter declared as `name` when the suite ran (the first suite
+    run that declared it), for the frameworks present that declared it at all."""
+    present = set(section.frameworks())
+    out: dict[str, Any] = {}
+    for run in section.runs:
+        for framework, declarations in run.declarations().items():
+            if framework in present and isinstance(declarations, dict) and name in declarations:
+                out.setdefault(framework, declarations[name])
+    return out
+
+
 def readers(section: Section) -> dict[str, str]:
     """Frameworks whose data is read back by something other than their own reader, and
     what reads it (as their adapters declared when the suite ran)."""
-    present = set(section.frameworks())
-    out: dict[str, str] = {}
-    for run in section.runs:
-        for name, declared in run.declarations().items():
-            if name in present and declared.get("reader"):
-                out.setdefault(name, str(declared["reader"]))
-    return dict(sorted(out.items()))
+    return {f: str(r) for f, r in sorted(declared(section, "reader").items()) if r}
+
+
+def lacking(section: Section, capability: str) -> dict[str, str]:
+    """Frameworks whose adapters declared they lack `capability`, and why (their `lacks`)."""
+    lacks = declared(section, "lacks")
+    out = {}
+    for framework, supports in declared(section, "supports").items():
+        if isinstance(supports, list) and capability not in supports:
+            why = lacks.get(framework)
+            reason = why.get(capability) if isinstance(why, dict) else None
+            out[framework] = str(reason or "no reason declared")
+    return out
 
 
 def headlines(section: Section, scenario: str) -> list[str]:

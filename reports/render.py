@@ -68,7 +68,7 @@ class SectionReport:
     section: Section
     prov: Provenance
     rows: dict[str, list[Row]]  # the timed scenarios
-    untimed: dict[str, list[Measured]]  # loop_overhead and long_run: their own tables
+    untimed: dict[str, list[Measured]]  # loop_overhead, long_run, crash: their own tables
     kinds: dict[str, tuple[list[str], list[KindsRow]]]  # the others: their value-kind matrix
     images: list[Image]
     failures: list[Failure]
@@ -77,7 +77,7 @@ class SectionReport:
 
     def scenarios(self) -> list[str]:
         """The scenarios in the order their sections are shown: the timed ones as recorded,
-        then loop_overhead and long_run, then the value-kind matrices."""
+        then loop_overhead, long_run and crash, then the value-kind matrices."""
         return [*self.rows, *self.untimed, *self.kinds]
 
 
@@ -410,7 +410,7 @@ def _html_kinds(kinds: Sequence[str], rows: Sequence[KindsRow]) -> str:
 
 
 def _html_untimed(scenario: str, rows: list[Measured]) -> str:
-    """What loop_overhead or long_run measures, then one table per configuration."""
+    """What loop_overhead, long_run or crash measures, then one table per configuration."""
     out = [f"<p>{_e(untimed.INTRO[scenario])}</p>", f"<p>{_e(untimed.HOW[scenario])}</p>"]
     for config, here in untimed.by_config(rows).items():
         head, body, marked = untimed.table(scenario, here)
@@ -523,7 +523,7 @@ def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _md_untimed(scenario: str, rows: list[Measured]) -> list[str]:
-    """What loop_overhead or long_run measures, then one table per configuration."""
+    """What loop_overhead, long_run or crash measures, then one table per configuration."""
     out = [untimed.INTRO[scenario], "", untimed.HOW[scenario], ""]
     for config, here in untimed.by_config(rows).items():
         head, body, _ = untimed.table(scenario, here)

@@ -1,6 +1,6 @@
 """The scenarios with sections of their own, never timed against each other: loop_overhead
-(each log() call's latency and the slowdown of a loop doing real work) and long_run (memory
-over a long run).
+(each log() call's latency and the slowdown of a loop doing real work), long_run (memory
+over a long run) and crash (what a new process reads back after the writer is killed).
 
 A row is one framework in one configuration: the medians of the scenario's own fields over
 its ok cells, beside the analysis.Row that counts its outcomes and fidelities, so that a
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from reports import analysis, stats
 from reports.analysis import Row, Section
@@ -22,23 +23,38 @@ from results.cells import CONFIG, SCENARIO
 
 LOOP_OVERHEAD = "loop_overhead"
 LONG_RUN = "long_run"
+CRASH = "crash"
 # The scenarios shown here, in the order of their sections.
-SCENARIOS = (LOOP_OVERHEAD, LONG_RUN)
+SCENARIOS = (LOOP_OVERHEAD, LONG_RUN, CRASH)
 
 LOOP_FIELDS = (S.LOG_P50_NS, S.LOG_P99_NS, S.LOG_MAX_NS, S.OVERHEAD_PCT, S.OVERHEAD_MIN_PCT,
                S.OVERHEAD_MAX_PCT, S.STOLEN_CPU_NS, S.FINISH_NS)  # fmt: skip
 MEMORY_FIELDS = (S.RSS_START_BYTES, S.RSS_END_BYTES, S.PEAK_RSS_BYTES)
 GROWTH = "growth_bytes"  # derived: rss_end_bytes - rss_start_bytes
 MB = 1e6
+CRASH_FIELDS = (S.LOGGED_VALUES, S.FLUSHED_VALUES, S.SURVIVED_VALUES)
+SURVIVED_SHARE = "survived_share"  # derived: survived_values / logged_values
+FLUSHED_SHARE = "flushed_share"  # derived: flushed_values / logged_values
+# Each scenario's own fields (their medians are a row's figures) and the field rows() sorts by.
+FIELDS = {LOOP_OVERHEAD: LOOP_FIELDS, LONG_RUN: MEMORY_FIELDS, CRASH: CRASH_FIELDS}
+METRIC = {LOOP_OVERHEAD: S.OVERHEAD_PCT, LONG_RUN: S.RSS_END_BYTES, CRASH: S.SURVIVED_VALUES}
+# The capability of a framework with a flush() (adapters.base.FLUSH, as declarations name it).
+FLUSH = "flush"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Measured:
-    """One framework in one configuration of loop_overhead or long_run."""
+    """One framework in one configuration of loop_overhead, long_run or crash."""
 
     row: Row  # outcomes, fidelities and role, as the timed tables count them
     medians: dict[str, float]  # field -> median over the ok cells (NaN when none)
     series: tuple[tuple[float, float], ...] = ()  # long_run: (step, bytes) of the last ok cell
+    # crash: whether a new process could open the killed writer's store (the last ok cell's
+    # answer; None when not checked), and why the framework has no flush() as its adapter
+    # declares ("" when it has one, or nothing was declared)
+    store_opens: bool | None = None
+    no_flush: str = ""
 
     @property
     def config(self) -> str:
@@ -81,34 +97,62 @@ def series(value: Any) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
+def store_opens(value: Any) -> bool | None:
+    """store_opens as stored (a bool, or 0 / 1) as a bool; None when absent or not checked."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def _last(values: Iterable[Any], read: Callable[[Any], T | None]) -> T | None:
+    """The last value `read` makes something of (run once: a resume keeps its last), or None."""
+    for value in reversed(list(values)):
+        found = read(value)
+        if found is not None:
+            return found
+    return None
+
+
 def measured(section: Section, scenario: str, seed: int = 0) -> list[Measured]:
-    """The rows of loop_overhead (least overhead first) or long_run (least growth first),
-    configuration by configuration; frameworks without an ok cell last."""
-    fields: tuple[str, ...] = LOOP_FIELDS if scenario == LOOP_OVERHEAD else MEMORY_FIELDS
-    metric = S.OVERHEAD_PCT if scenario == LOOP_OVERHEAD else S.RSS_END_BYTES
+    """The rows of loop_overhead (least overhead first), long_run (least growth first) or
+    crash (most survived first), configuration by configuration; frameworks without an ok
+    cell last."""
     cells = section.cells[section.cells[SCENARIO] == scenario]
+    no_flush = analysis.lacking(section, FLUSH) if scenario == CRASH else {}
     out = []
-    for row in analysis.rows(section, scenario, metric=metric, seed=seed):
+    for row in analysis.rows(section, scenario, metric=METRIC[scenario], seed=seed):
         medians = {
-            f: analysis.median_of(section, scenario, row.config, row.framework, f) for f in fields
+            f: analysis.median_of(section, scenario, row.config, row.framework, f)
+            for f in FIELDS[scenario]
         }
+        mine = cells[
+            (cells[CONFIG] == row.config)
+            & (cells[S.FRAMEWORK] == row.framework)
+            & (cells[S.OUTCOME] == S.OK)
+        ]
         found: tuple[tuple[float, float], ...] = ()
+        opens = None
         if scenario == LONG_RUN:
             medians[GROWTH] = medians[S.RSS_END_BYTES] - medians[S.RSS_START_BYTES]
-            mine = cells[
-                (cells[CONFIG] == row.config)
-                & (cells[S.FRAMEWORK] == row.framework)
-                & (cells[S.OUTCOME] == S.OK)
-            ]
-            for value in reversed(list(mine[S.RSS_SERIES])):  # run once; a resume keeps its last
-                found = series(value)
-                if found:
-                    break
-        out.append(Measured(row, medians, found))
+            found = _last(mine[S.RSS_SERIES], lambda v: series(v) or None) or ()
+        if scenario == CRASH:
+            logged = medians[S.LOGGED_VALUES]
+            medians[SURVIVED_SHARE] = _share(medians[S.SURVIVED_VALUES], logged)
+            medians[FLUSHED_SHARE] = _share(medians[S.FLUSHED_VALUES], logged)
+            opens = _last(mine[S.STORE_OPENS], store_opens)
+        out.append(Measured(row, medians, found, opens, no_flush.get(row.framework, "")))
+    order = {c: i for i, c in enumerate(section.configs(scenario))}
     if scenario == LONG_RUN:
-        order = {c: i for i, c in enumerate(section.configs(scenario))}
         out.sort(key=lambda m: (order[m.config], *_least(m.medians[GROWTH])))
+    if scenario == CRASH:
+        out.sort(key=lambda m: (order[m.config], *_least(-m.medians[SURVIVED_SHARE])))
     return out
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole > 0 else math.nan  # NaN stays NaN
 
 
 def _least(value: float) -> tuple[bool, float]:
@@ -135,6 +179,11 @@ INTRO = {
     LONG_RUN: "How a writer's memory grows over a long run: the resident memory (RSS) of its "
     "processes just before the first step and after the last, the growth between them and "
     "the peak of the whole process tree, in MB (10^6 bytes).",
+    CRASH: "What survives a writer killed mid-run: it logs one value a step, calls the "
+    "framework's flush() every flush_every values where it has one, and kills itself with "
+    "SIGKILL at a seeded point; a new process then opens the store and counts the values "
+    "that came back as they were logged (survived), against those logged before the kill "
+    "and those logged before the last flush() that returned (flushed).",
 }
 HOW = {
     LOOP_OVERHEAD: "Medians over the ok repetitions. Not a timed comparison: the loop's own "
@@ -144,6 +193,10 @@ HOW = {
     "with the reason they are not.",
     LONG_RUN: "Each configuration runs once: a finding, not a sample. Memory over the steps "
     "is in the figure.",
+    CRASH: "Each configuration runs once: a finding, not a sample. Everything flushed "
+    "survived: at least as many values came back as were flushed (a flushed value lost, or "
+    "any value that came back different, is wrong_data, its reason under Failures). "
+    "Durability is what a completed flush survives, as the adapter declares it.",
 }
 
 LOOP_HEAD = [
@@ -170,7 +223,20 @@ MEMORY_HEAD = [
     "fidelity",
     "other outcomes",
 ]
-NUMERIC = {*LOOP_HEAD[2:10], *MEMORY_HEAD[1:6]}
+CRASH_HEAD = [
+    "framework",
+    "ok / cells",
+    "logged",
+    "flushed",
+    "survived",
+    "survived %",
+    "everything flushed survived",
+    "store opens",
+    "durability",
+    "fidelity",
+    "other outcomes",
+]
+NUMERIC = {*LOOP_HEAD[2:10], *MEMORY_HEAD[1:6], *CRASH_HEAD[1:6]}
 
 
 def _n(value: float, scale: float) -> str:
@@ -236,11 +302,67 @@ def memory_cells(m: Measured) -> list[str]:
     ]
 
 
+def count(value: float) -> str:
+    """A number of values: `1,000`; `-` for none."""
+    return "-" if math.isnan(value) else f"{value:,.0f}"
+
+
+def percent(share: float) -> str:
+    """A share as a percentage to one decimal, never rounded to 0 or 100 when it is not."""
+    if math.isnan(share):
+        return "-"
+    text = f"{100 * share:.1f}"
+    if text == "100.0" and share < 1:
+        return ">99.9"
+    if text == "0.0" and share > 0:
+        return "<0.1"
+    return text
+
+
+def flushed_survived(m: Measured) -> str:
+    """`yes`, `no`, or `nothing flushed` (saying when the framework has no flush())."""
+    v = m.medians
+    logged, flushed, survived = (v[f] for f in CRASH_FIELDS)
+    if any(math.isnan(x) for x in (logged, flushed, survived)):
+        return "-"
+    if flushed == 0:
+        return "nothing flushed (no flush())" if m.no_flush else "nothing flushed"
+    if survived < flushed:
+        return "no"
+    flag = m.flag()
+    return f"yes by count ({flag})" if flag else "yes"
+
+
+def opens_text(m: Measured) -> str:
+    """Whether the killed writer's store opened: yes, no, not checked; `-` without an ok cell."""
+    if m.row.n_ok == 0:
+        return "-"
+    return {True: "yes", False: "no", None: "not checked"}[m.store_opens]
+
+
+def crash_cells(m: Measured) -> list[str]:
+    """One framework's row of a crash table, as text."""
+    v, row = m.medians, m.row
+    return [
+        _name(row),
+        f"{row.n_ok} / {row.n}",
+        *(count(v[f]) for f in CRASH_FIELDS),
+        percent(v[SURVIVED_SHARE]),
+        flushed_survived(m),
+        opens_text(m),
+        row.durability or "-",
+        row.fidelity(),
+        _others(row),
+    ]
+
+
+CELLS = {LOOP_OVERHEAD: (LOOP_HEAD, loop_cells), LONG_RUN: (MEMORY_HEAD, memory_cells),
+         CRASH: (CRASH_HEAD, crash_cells)}  # fmt: skip
+
+
 def table(scenario: str, rows: list[Measured]) -> tuple[list[str], list[list[str]], list[bool]]:
     """The head, the rows as text, and which rows are marked (not every cell ok, or flagged)."""
-    if scenario == LOOP_OVERHEAD:
-        head, body = LOOP_HEAD, [loop_cells(m) for m in rows]
-    else:
-        head, body = MEMORY_HEAD, [memory_cells(m) for m in rows]
+    head, cells = CELLS[scenario]
+    body = [cells(m) for m in rows]
     marked = [m.row.n_ok < m.row.n or bool(m.flag()) for m in rows]
     return head, body, marked

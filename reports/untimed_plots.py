@@ -1,5 +1,6 @@
-"""Figures of loop_overhead and long_run: the overhead of each framework as sorted,
-directly labelled bars, and memory over the steps of a long run as labelled lines.
+"""Figures of loop_overhead, long_run and crash: the overhead of each framework as sorted,
+directly labelled bars, memory over the steps of a long run as labelled lines, and the share
+of the logged values that survived a kill as sorted, directly labelled bars.
 
 Drawn like reports.plots (Agg, provenance footer, one colour per framework), and like it
 imports matplotlib only inside the functions that draw.
@@ -16,11 +17,23 @@ from reports import plots, stats
 from reports.analysis import Section
 from reports.plots import Image
 from reports.provenance import Provenance
-from reports.untimed import LONG_RUN, LOOP_OVERHEAD, MB, Measured, by_config
+from reports.untimed import (
+    CRASH,
+    FLUSHED_SHARE,
+    LONG_RUN,
+    LOOP_OVERHEAD,
+    MB,
+    SURVIVED_SHARE,
+    Measured,
+    by_config,
+    count,
+    percent,
+)
 from results import schema as S
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FLAGGED_ALPHA = 0.3  # a bar whose data is not a clean result: pale and hatched
 FAILED_COLOUR = "#b71c1c"
@@ -33,6 +46,28 @@ def _status(m: Measured) -> str:
     return "/".join(o or "no outcome" for o in bad) or "no data"
 
 
+def _bar_panels(bars: Sequence[int], prov: Provenance) -> tuple[Figure, list[Axes]]:
+    """A figure of one panel per configuration, each as high as its number of bars needs."""
+    heights = [0.5 + 0.32 * max(n, 1) for n in bars]
+    fig = plots._new_figure(8.0, 0.5 + sum(heights), prov)
+    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    return fig, list(axes)
+
+
+def _label_room(labels: Sequence[str]) -> float:
+    """The share of a panel's width that labels right of its bars take: about 0.065 inch a
+    character of the 7.2 inches, at most 0.6."""
+    return min(0.6, 0.065 * max((len(t) for t in labels), default=0) / 7.2 + 0.03)
+
+
+def _name_failed(ax: Axes, failed: Sequence[Measured], first: int) -> None:
+    """Frameworks without a figure, one a bar's place from `first` on: named by their
+    outcomes, never dropped."""
+    for k, m in enumerate(failed):
+        ax.text(0.01, first + k, f"{m.framework}: {_status(m)}", va="center", fontsize=8,
+                color=FAILED_COLOUR, transform=ax.get_yaxis_transform(), bbox=BOX)  # fmt: skip
+
+
 def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
     """Per configuration, one horizontal bar per framework of its median overhead %, least
     at the top, whiskers the least and most of any pair of blocks; each bar labelled with
@@ -40,9 +75,7 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
     look = plots.styles(section)
     groups = by_config(list(rows))
     racing = {c: [m for m in ms if m.row.role != S.FLOOR] for c, ms in groups.items()}
-    heights = [0.5 + 0.32 * max(len(ms), 1) for ms in racing.values()]
-    fig = plots._new_figure(8.0, 0.5 + sum(heights), prov)
-    axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=heights)[:, 0]
+    fig, axes = _bar_panels([len(ms) for ms in racing.values()], prov)
     for ax, (config, ms) in zip(axes, groups.items(), strict=True):
         shown = [m for m in racing[config] if not math.isnan(m.medians[S.OVERHEAD_PCT])]
         failed = [m for m in racing[config] if m not in shown]
@@ -57,8 +90,7 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         left, right = min(reach), max(reach)
         span = (right - left) or 1.0
         labels = [_bar_label(m) for m in shown]
-        # the labels right of the bars take about 0.065 inch a character of the 7.2 inches
-        room = min(0.6, 0.065 * max((len(t) for t in labels), default=0) / 7.2 + 0.03)
+        room = _label_room(labels)
         lowest = min(left, 0.0) - 0.03 * span
         highest = lowest + (right - lowest) / (1 - room)
         for y, (m, value, low, high) in enumerate(zip(shown, values, lows, highs, strict=True)):
@@ -71,10 +103,7 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
             )  # fmt: skip
             ax.text(max(high, value, 0.0) + 0.01 * (highest - lowest), y, labels[y],
                     va="center", fontsize=8, color=FAILED_COLOUR if flag else "black")  # fmt: skip
-        for k, m in enumerate(failed):  # no figure: named by its outcome, never dropped
-            ax.text(0.01, len(shown) + k, f"{m.framework}: {_status(m)}", va="center",
-                    fontsize=8, color=FAILED_COLOUR, transform=ax.get_yaxis_transform(),
-                    bbox=BOX)  # fmt: skip
+        _name_failed(ax, failed, len(shown))
         for m in floors:
             level = m.medians[S.OVERHEAD_PCT]
             ax.axvline(level, color=look[m.framework].colour, linestyle="--", linewidth=1.1)
@@ -208,6 +237,73 @@ def _spread(labels: list[_Label]) -> list[_Label]:
     return out
 
 
+def survival(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
+    """Per configuration, one horizontal bar per framework of the share of its logged values
+    a new process read back after the kill (most at the top, those whose data is not a clean
+    result after the others) over a grey bar of all it logged, a black tick at the share
+    flushed before the kill; each bar labelled with the framework and survived/logged."""
+    from matplotlib.ticker import PercentFormatter
+
+    look = plots.styles(section)
+    groups = by_config(list(rows))
+    fig, axes = _bar_panels([len(ms) for ms in groups.values()], prov)
+    # one width for the labels of every panel, so that 100% lines up down the figure
+    right = 1.0 / (1 - _label_room([survival_label(m) for m in rows]))
+    for ax, (config, ms) in zip(axes, groups.items(), strict=True):
+        shown = [m for m in ms if not math.isnan(m.medians[SURVIVED_SHARE])]
+        failed = [m for m in ms if m not in shown]
+        shown.sort(key=lambda m: (bool(m.flag()), -m.medians[SURVIVED_SHARE]))
+        for y, m in enumerate(shown):
+            st, flag = look[m.framework], m.flag()
+            ax.barh(y, 1.0, height=0.7, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.5)
+            ax.barh(y, m.medians[SURVIVED_SHARE], height=0.7, color=st.colour,
+                    edgecolor=st.colour, alpha=FLAGGED_ALPHA if flag else 1.0,
+                    hatch="xx" if flag else st.hatch)  # fmt: skip
+            flushed = m.medians[FLUSHED_SHARE]
+            if flushed > 0:
+                ax.plot([flushed, flushed], [y - 0.45, y + 0.45], color="black", linewidth=2.2,
+                        solid_capstyle="butt")  # fmt: skip
+            ax.text(1.01, y, survival_label(m), va="center", fontsize=8,
+                    color=FAILED_COLOUR if flag else "black")  # fmt: skip
+        _name_failed(ax, failed, len(shown))
+        ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5)
+        ax.set_xlim(0.0, right)
+        ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_yticks([])
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("values read back after the kill, as a share of those logged", fontsize=8)
+        ax.set_title(f"{CRASH}, {config}", fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.25)
+        ax.set_axisbelow(True)
+    fig.suptitle(
+        "what survived a SIGKILL (most first): coloured, read back; grey, logged but lost; "
+        "black tick, flushed before the kill",
+        fontsize=9,
+    )
+    title = f"{CRASH}: values that survived the kill per framework"
+    return plots._save(fig, out, f"{section.slug}-survival-{CRASH}", prov, "survival", CRASH,
+                       title)  # fmt: skip
+
+
+def survival_label(m: Measured) -> str:
+    """`tracker  900/1,000 survived (90.0%), 800 flushed`, with what is wrong when it is
+    (a store that does not open says why nothing was checked)."""
+    v = m.medians
+    name = f"{m.framework} (floor)" if m.row.role == S.FLOOR else m.framework
+    text = (f"{name}  {count(v[S.SURVIVED_VALUES])}/{count(v[S.LOGGED_VALUES])} "
+            f"survived ({percent(v[SURVIVED_SHARE])}%)")  # fmt: skip
+    if v[S.FLUSHED_VALUES] > 0:
+        text += f", {count(v[S.FLUSHED_VALUES])} flushed"
+    else:
+        text += ", no flush()" if m.no_flush else ", nothing flushed"
+    flag = m.flag()
+    if m.store_opens is False:
+        text += ", store does not open"
+        flag = "" if flag == S.NOT_CHECKED.replace("_", " ") else flag
+    return f"{text}: {flag}" if flag else text
+
+
 def images(
     section: Section, rows: dict[str, list[Measured]], out: Path, prov: Provenance
 ) -> list[Image]:
@@ -217,4 +313,6 @@ def images(
         found.append(overhead(section, rows[LOOP_OVERHEAD], out, prov))
     if rows.get(LONG_RUN):
         found.append(memory(section, rows[LONG_RUN], out, prov))
+    if rows.get(CRASH):
+        found.append(survival(section, rows[CRASH], out, prov))
     return found

@@ -120,7 +120,9 @@ CONCURRENT_START = "concurrent_start"
 RSS_SERIES = "rss_series"
 RSS_POINTS = 400
 RSS_EVERY_SECONDS = 0.1
-SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START, RSS_SERIES)
+# crash: whether a new process could open the store of the killed writer at all (a bool)
+STORE_OPENS = "store_opens"
+SCENARIO_FIELDS = (FIDELITY_MATRIX, CONCURRENT_START, RSS_SERIES, STORE_OPENS)
 # Numbers of one scenario's cells only, measured by the writer. loop_overhead: every log()
 # call's duration (percentiles and the largest), the loop's slowdown against the same loop
 # untracked in the same process (blocks interleaved: the whole, the least and the most of
@@ -136,15 +138,27 @@ STOLEN_CPU_NS = "stolen_cpu_ns"
 # long_run: the writer's processes' memory just before the first step and after the last.
 RSS_START_BYTES = "rss_start_bytes"
 RSS_END_BYTES = "rss_end_bytes"
+# crash: the values logged before the writer was killed, those logged before its last
+# completed flush(), and those a new process read back as they were logged.
+LOGGED_VALUES = "logged_values"
+FLUSHED_VALUES = "flushed_values"
+SURVIVED_VALUES = "survived_values"
 SCENARIO_NUMBERS = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
-                    OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES)  # fmt: skip
-# The scenario fields the writer's workload measures (the others come from the reader).
-WRITER_MEASURED = (*SCENARIO_NUMBERS, RSS_SERIES)
+                    OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
+                    LOGGED_VALUES, FLUSHED_VALUES, SURVIVED_VALUES)  # fmt: skip
+# The scenario fields the writer's workload measures and returns (crash's counts come
+# beside a killed writer, the others from the reader).
+WRITER_MEASURED = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
+                   OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
+                   RSS_SERIES)  # fmt: skip
 # Scenarios whose cells are not timed comparisons: shown in their own sections, never ranked
 # by tracking_ns (loop_overhead's workload holds untracked work by design).
-NOT_TIMED = frozenset({"fidelity", "loop_overhead", "long_run"})
+NOT_TIMED = frozenset({"fidelity", "loop_overhead", "long_run", "crash"})
 # Scenarios run once per configuration: a finding, not a sample.
-RUN_ONCE = frozenset({"fidelity", "long_run"})
+RUN_ONCE = frozenset({"fidelity", "long_run", "crash"})
+# Scenarios whose writer kills itself with SIGKILL at a planned point: the manager takes
+# that kill, with the counts the writer left beside it, for the cell's outcome `ok`.
+KILLED_BY_PLAN = frozenset({"crash"})
 
 # Schema 1 only: the worker process from its start to the end of finish() (input generation,
 # version lookup and a local server's start included). Read, never written.

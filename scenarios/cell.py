@@ -64,6 +64,9 @@ _OWNED = re.compile(rf"{FOLDER_PREFIX}(\d+)\.(\d+)\.(\d+)-")
 INTERRUPT_GRACE_SECONDS = 5.0
 # a worker ends itself this long after its timeout, if the manager's kill did not come
 WATCH_MARGIN_SECONDS = 1.0
+# how long the helpers of a writer killed by plan (wandb-core, a writer thread's process)
+# may go on before they are ended: what they save meanwhile survives, as after a real crash
+KILLED_GRACE_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -191,6 +194,7 @@ class _Folder:
         self.result = self.root / "result.json"
         self.read_result = self.root / "read_result.json"
         self.read_back_done = self.root / "read_back_done.json"
+        self.progress = self.root / "progress.json"  # what a writer killed by plan had logged
         self.stderr = self.root / "stderr.txt"
         self.marker = uuid.uuid4().hex  # every process of the cell inherits it
         (self.root / "marker").write_text(self.marker, encoding="utf-8")
@@ -289,7 +293,7 @@ class _Service:
 
 def _writer(
     argv: list[str], folder: _Folder, env: Mapping[str, str], timeout: float,
-    service: _Service | None,
+    service: _Service | None, workload: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Run the writer and measure it: its result in the schema's names (never raises)."""
     # the local server counts with the writer (the framework needs it), its keeper does not
@@ -303,6 +307,9 @@ def _writer(
         try:
             _pid, status, usage = os.wait4(proc.pid, 0)
             exited = time.perf_counter_ns()
+            planned = _killed_by_plan(workload, status, folder)
+            if planned:  # as after a real crash, its helpers may still save what they hold
+                _wait_group(proc.pid, KILLED_GRACE_SECONDS)
         finally:  # interrupted: run_cell stops the cell, the writer first given SIGTERM
             watch.stopped.set()
             watch.join()
@@ -328,6 +335,11 @@ def _writer(
     }
     found, problem = _load(folder.result)
     tail = _tail(folder.stderr)
+    if planned:
+        counts = _load_counts(folder.progress)
+        result.update({S.OUTCOME: S.OK, S.REASON: "", **counts})
+        result["notes"] = counts  # for the reader: what had been logged and flushed
+        return result
     if watch.timed_out:
         wrote = " after writing its result (something kept it alive)" if found else ""
         # whatever phases it measured before it hung at exit stay
@@ -357,6 +369,31 @@ def _writer(
         if result[S.OUTCOME] == S.OK and None not in phases:
             result[S.TRACKING_NS] = sum(phases)
     return result
+
+
+def _killed_by_plan(workload: str, status: int, folder: _Folder) -> bool:
+    """Whether the writer died of its own planned SIGKILL (it left its counts first)."""
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    return workload in S.KILLED_BY_PLAN and killed and folder.progress.exists()
+
+
+def _load_counts(path: Path) -> dict[str, Any]:
+    """What a writer killed by plan left (logged and flushed values, the framework's
+    version): written whole (os.replace) before the kill."""
+    found = json.loads(path.read_text(encoding="utf-8"))
+    counts: dict[str, Any] = {k: int(found[k]) for k in (S.LOGGED_VALUES, S.FLUSHED_VALUES)}
+    return {**counts, S.FRAMEWORK_VERSION: str(found.get(S.FRAMEWORK_VERSION, ""))}
+
+
+def _wait_group(pgid: int, seconds: float) -> None:
+    """Wait until no process of group `pgid` is left, at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def _reader(
@@ -391,7 +428,8 @@ def _reader(
     else:
         found, problem = _load(folder.read_result)
         if found is not None and found[S.OUTCOME] == S.OK:
-            keys = (S.FIDELITY, S.REASON, *S.READER_TIMINGS, *S.SCENARIO_FIELDS)
+            keys = (S.FIDELITY, S.REASON, *S.READER_TIMINGS, *S.SCENARIO_FIELDS,
+                    *S.SCENARIO_NUMBERS)  # fmt: skip
             return {k: found.get(k) for k in keys if k in found}
         why = (found or {}).get(S.REASON) or problem or _exit_text(code)
         failure = {S.OUTCOME: S.CRASH, S.REASON: f"reading back: {why}; {_tail(stderr)}"}
@@ -423,6 +461,7 @@ def run_cell(
     python_args: Sequence[str] = (),
     stderr_copy: str | os.PathLike[str] | None = None,
     declared: Mapping[str, Any] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Run one cell (server, writer, reader); a dict keyed as in RESULT_KEYS.
 
@@ -431,7 +470,8 @@ def run_cell(
     exceptions. `keep` leaves the cell's temporary directory in place for inspection.
     `python_args` go between `python -I` and the writer (a profiler's, `-X importtime`);
     `stderr_copy` receives the writer's whole stderr. `declared` is what the adapter
-    declares (as `envs.describe` gives it), looked up when not given.
+    declares (as `envs.describe` gives it), looked up when not given. `seed` chooses what a
+    workload leaves to chance per cell (where the crash scenario's writer is killed).
     """
     python = Path(python) if python is not None else envs.python_for(framework, with_)
     if declared is None:
@@ -445,6 +485,8 @@ def run_cell(
         "result": os.fspath(folder.result),
         "read_result": os.fspath(folder.read_result),
         "read_back_done": os.fspath(folder.read_back_done),
+        "progress": os.fspath(folder.progress),
+        "seed": seed,
         "service_log": os.fspath(folder.root / "service.log"),
         "service_timeout": min(service_timeout, timeout),
     }
@@ -467,7 +509,7 @@ def run_cell(
                     env = {**env, SERVICE_PORT_VAR: str(message["port"])}
             cell_arg = os.fspath(folder.cell_json)
             argv = [*worker, *python_args, os.fspath(envs.WORKER), cell_arg]
-            result.update(_writer(argv, folder, env, timeout, service))
+            result.update(_writer(argv, folder, env, timeout, service, workload))
             notes = result.pop("notes", None)
             result[S.DISK_BYTES] = disk_bytes(folder.work)
             if result[S.OUTCOME] == S.OK:

@@ -67,6 +67,8 @@ def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, f
         values = params.get("n_steps", 1) * params.get("n_metrics", 1)
     elif scenario == "long_run":
         values = params.get("n_steps", 1)
+    elif scenario == "crash":  # killed half way on average, then read back
+        values = params.get("n_values", 1)
     elif scenario == "fidelity":
         runs, values = 5 + 4, 1013 + 4  # its own runs, then 4 concurrent starts of one value
     return runs, values, megabytes

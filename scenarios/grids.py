@@ -105,6 +105,7 @@ QUICK = Grid(
         "wide_steps": [{"n_steps": 10, "n_metrics": 1000}],
         "loop_overhead": [{"n_steps": 500, "step_us": 1000, "n_metrics": 10, "n_blocks": 10}],
         "long_run": [{"n_steps": 10_000}],
+        "crash": [{"n_values": 1000, "flush_every": 100}],
         "fidelity": [{}],
     },
     repeat=3,
@@ -147,6 +148,7 @@ STANDARD = Grid(
             n_steps=[1000], step_us=[1000, 10_000], n_metrics=[10], n_blocks=[10]
         ),
         "long_run": product(n_steps=[10_000, 100_000, 1_000_000]),
+        "crash": product(n_values=[1000, 10_000], flush_every=[100]),
         "fidelity": [{}],
     },
     repeat=10,
@@ -176,6 +178,7 @@ FULL = Grid(
             n_steps=[1000], step_us=[100, 1000, 10_000], n_metrics=[10, 100], n_blocks=[10]
         ),
         "long_run": product(n_steps=[10_000, 100_000, 1_000_000, 10_000_000]),
+        "crash": product(n_values=[1000, 10_000, 100_000], flush_every=[100, 1000]),
         "fidelity": [{}],
     },
     repeat=10,

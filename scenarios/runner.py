@@ -192,6 +192,7 @@ def run_suite(
                         timeout,
                         pythons.get(cell.framework, options.python),
                         run_one,
+                        cell_seed(seed, cell),
                     )
                     result[S.DURABILITY] = declared.get("durability", "")
                     with _signals_held():
@@ -363,6 +364,7 @@ def _measure(
     timeout: float,
     python: str | None,
     run_one: Callable[..., dict[str, Any]],
+    seed: int,
 ) -> dict[str, Any]:
     """The cell's result: decided here (unsupported, skipped) or measured by a worker."""
     why = workloads.get(cell.scenario).why_unsupported(cell.framework, declared)
@@ -375,10 +377,19 @@ def _measure(
         return harness_failed(env_errors[cell.framework], version)
     try:
         return run_one(
-            cell.framework, cell.scenario, cell.config, timeout, python=python, declared=declared
-        )
+            cell.framework, cell.scenario, cell.config, timeout, python=python,
+            declared=declared, seed=seed,
+        )  # fmt: skip
     except envs.EnvError as exc:
         return harness_failed(f"environment: {exc}", version)
+
+
+def cell_seed(suite_seed: int, cell: Cell) -> int:
+    """A cell's own seed, from the suite's and the cell's identity: a resumed suite gives a
+    cell the same one (where the crash scenario's writer is killed)."""
+    import zlib
+
+    return zlib.crc32(repr((suite_seed, cell.key())).encode())
 
 
 def decided(outcome: str, reason: str, version: str = "") -> dict[str, Any]:

@@ -161,6 +161,9 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
         # plain bound-method call, so the timed loop pays nothing for the harness
         setattr(adapter, "start_run", timed("start_run"))  # noqa: B010
         setattr(adapter, "end_run", timed("end_run"))  # noqa: B010
+        if workload.kill_point is not None:
+            after = workload.kill_point(params, int(cell.get("seed") or 0))
+            _plan_kill(adapter, after, cell["progress"], result[S.FRAMEWORK_VERSION])
         try:
             started = now()
             notes = workload.run(adapter, inputs)
@@ -187,6 +190,31 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
     except (Exception, SystemExit) as exc:  # the framework's failure is the cell's result
         _failed(result, phase, exc)
     return result
+
+
+def _plan_kill(adapter: Adapter, after: int, progress: str, version: str) -> None:
+    """Make the writer kill itself with SIGKILL when it is about to log more than `after`
+    values, first saving the counts logged and flushed (and the framework's version) to
+    `progress`, for the manager and the reader; log() and flush() are wrapped to count, as
+    instance attributes."""
+    import signal
+
+    counts: dict[str, Any] = {S.LOGGED_VALUES: 0, S.FLUSHED_VALUES: 0, S.FRAMEWORK_VERSION: version}
+    log, flush = adapter.log, adapter.flush
+
+    def counted_log(values: dict[str, float], step: int) -> None:
+        if counts[S.LOGGED_VALUES] + len(values) > after:
+            _save(counts, progress)
+            os.kill(os.getpid(), signal.SIGKILL)
+        log(values, step)
+        counts[S.LOGGED_VALUES] += len(values)
+
+    def counted_flush() -> None:
+        flush()
+        counts[S.FLUSHED_VALUES] = counts[S.LOGGED_VALUES]
+
+    setattr(adapter, "log", counted_log)  # noqa: B010
+    setattr(adapter, "flush", counted_flush)  # noqa: B010
 
 
 def read(cell: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +258,12 @@ def read(cell: dict[str, Any]) -> dict[str, Any]:
         return result
     except (Exception, SystemExit) as exc:  # a reader that fails loses the data for its user
         _failed(result, phase, exc)
-        if phase == "read_back":
+        if phase == "read_back" and workload.kill_point is not None:
+            # a killed writer's store that does not open: the finding, not the reader's crash
+            notes = {**(cell.get("notes") or {}), "open_error": f"{type(exc).__name__}: {exc}"}
+            result.update(workload.examine(adapter, None, notes) if workload.examine else {})
+            result[S.OUTCOME] = S.OK
+        elif phase == "read_back":
             result[S.OUTCOME] = S.OK
             result[S.FIDELITY] = S.WRONG_DATA
             result[S.REASON] = f"read_back raised {type(exc).__name__}: {exc}"

@@ -10,6 +10,7 @@
     training     training_loop
     loop         loop_overhead (a loop doing real work, tracked and untracked)
     long_run     long_run (memory over a long run; own_tree measures the writer's processes)
+    crash        crash (the writer killed mid-run; what a new process reads)
     edge_values  fidelity (the values that break trackers; not timed)
 
 Values come from a seeded generator in `prepare` (untimed), so every framework logs exactly
@@ -23,6 +24,7 @@ from scenarios.workloads.arrays import ARRAYS_WORKLOAD, LARGE_ARRAY
 from scenarios.workloads.base import Workload
 from scenarios.workloads.concurrency import CONCURRENCY_WORKLOAD
 from scenarios.workloads.contract import CONTRACT
+from scenarios.workloads.crash import CRASH
 from scenarios.workloads.edge_values import FIDELITY
 from scenarios.workloads.long_run import LONG_RUN
 from scenarios.workloads.loop import LOOP_OVERHEAD
@@ -45,13 +47,14 @@ SCENARIOS: tuple[str, ...] = (
     "wide_steps",
     "loop_overhead",
     "long_run",
+    "crash",
     "fidelity",
 )
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (CONTRACT, STARTUP, HIGH_FREQUENCY, MANY_RUNS_WORKLOAD, ARRAYS_WORKLOAD,
               LARGE_ARRAY, READBACK, CONCURRENCY_WORKLOAD, TRAINING_LOOP, WIDE_STEPS,
-              LOOP_OVERHEAD, LONG_RUN, FIDELITY)
+              LOOP_OVERHEAD, LONG_RUN, CRASH, FIDELITY)
 }  # fmt: skip
 
 

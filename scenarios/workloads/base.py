@@ -35,8 +35,12 @@ class Workload(NamedTuple):
     # untimed, after open(): what a user's launcher does before the timed work starts
     setup: Callable[[Adapter, Any], None] | None = None
     # the reader's own judgement of what it read, given the writer's notes: fields of the
-    # cell (fidelity, reason and the scenario's own); None: the usual fidelity check
-    examine: Callable[[Adapter, list[RunData], dict[str, Any]], dict[str, Any]] | None = None
+    # cell (fidelity, reason and the scenario's own); None: the usual fidelity check. Runs
+    # are None where the reader could not open the store (only for a killed writer).
+    examine: Callable[[Adapter, list[RunData] | None, dict[str, Any]], dict[str, Any]] | None = None
+    # (params, the cell's seed) -> after how many logged values the worker kills itself
+    # with SIGKILL (the crash scenario); None: it is never killed
+    kill_point: Callable[[dict[str, Any], int], int] | None = None
 
     def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with `given`; unknown names are an error."""

@@ -212,8 +212,9 @@ def _array(expected: Any, got: Any) -> str:
     return f"changed to {type(got).__name__}"
 
 
-def _examine(adapter: Adapter, runs: list[RunData], notes: dict[str, Any]) -> dict[str, Any]:
+def _examine(adapter: Adapter, runs: list[RunData] | None, notes: dict[str, Any]) -> dict[str, Any]:
     """The reader's fields: the matrix, concurrent_start, and the cell's fidelity."""
+    runs = runs or []
     found = matrix(runs, notes.get("refused", {}))
     start = str(notes.get("concurrent_start", "not checked"))
     if start == "safe":

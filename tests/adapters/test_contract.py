@@ -4,8 +4,8 @@
 1,000 elements, finish, read back, and the declared fidelity, checked exactly. Then every
 capability an adapter declares beyond that, exercised by a small cell of the scenario that
 needs it (several writer processes, one int8 array of 10^8 elements, several runs in one
-process), read back the same way. Restrict a local run with -k (e.g. `-k "tracker or
-sqlite"`) while other adapters are being written.
+process, a writer killed after flushing), read back the same way. Restrict a local run
+with -k (e.g. `-k "tracker or sqlite"`) while other adapters are being written.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.base import CAPABILITIES, CONCURRENCY, LARGE_ARRAYS, MANY_RUNS
+from adapters.base import CAPABILITIES, CONCURRENCY, FLUSH, LARGE_ARRAYS, MANY_RUNS
 from adapters.registry import ADAPTERS
 from scenarios import envs, workloads
 
@@ -24,6 +24,8 @@ CAPABILITY_CELLS: dict[str, tuple[str, dict[str, Any]]] = {
     CONCURRENCY: ("concurrency", {"n_processes": 3, "n_runs": 2, "n_values": 5}),
     LARGE_ARRAYS: ("large_array", {"n_elements": 100_000_000}),
     MANY_RUNS: ("many_runs", {"n_runs": 5, "n_values": 3}),
+    # killed mid-run at a point the cell's seed chooses: everything flushed must survive
+    FLUSH: ("crash", {"n_values": 200, "flush_every": 20}),
 }
 
 

@@ -1,5 +1,5 @@
-"""loop_overhead and long_run in the report: their own tables and figures, never timed ranks;
-wide_steps as an ordinary timed scenario.
+"""loop_overhead, long_run and crash in the report: their own tables and figures, never timed
+ranks; wide_steps as an ordinary timed scenario.
 
 The cells are written through the real results store (results.store.Store, as the runner
 writes them) with numbers made up so that the medians are easy to check by hand:
@@ -17,6 +17,14 @@ writes them) with numbers made up so that the medians are easy to check by hand:
         (its series stored as JSON text), wandb 40 -> 41 MB with wrong data, mlflow timeout
     wide_steps (n_steps 10 and 100, n_metrics=1000), 3 repetitions: tracker 10 11 12 ms and
         20 21 22 ms, mltraq 100 110 120 ms and 200 210 220 ms
+    crash (n_values=1000, flush_every=100), once: logged / flushed / survived
+        tracker  700 / 700 / 700, durability power
+        sqlite   900 / 800 / 899, a floor
+        mltraq   650 / 600 / 300: flushed values lost, wrong_data
+        wandb    800 / 0 / 0, declares no flush(); its store does not open: not_checked
+        mlflow   timeout
+    crash (n_values=100000, flush_every=100000): tracker 99,999 / 0 / 99,998 (killed before
+        its first flush); mlflow 1,000 / 500 / 900, a value after the flush came back wrong
 """
 
 from __future__ import annotations
@@ -39,6 +47,20 @@ LOOP = {"n_steps": 1000, "step_us": 100, "n_metrics": 10, "n_blocks": 10}
 LOOP_WIDE = {**LOOP, "n_metrics": 100}
 CRASH = "exit code 1: RuntimeError: synthetic"
 WRONG = "metric 'm0' at step 3: logged 0.5, read back 0.0 (synthetic)"
+LOST = "flushed values lost: 300 of the 600 flushed came back (synthetic)"
+KILL = {"n_values": 1000, "flush_every": 100}
+KILL_LATE = {"n_values": 100_000, "flush_every": 100_000}
+NO_FLUSH = "wandb.log() hands values to a service process; it has no flush (synthetic)"
+DECLARED = {
+    "tracker": {"supports": ["flush", "steps"], "lacks": {}},
+    "wandb": {"supports": ["steps"], "lacks": {"flush": NO_FLUSH}},
+}
+
+
+def crash(logged: int, flushed: int, survived: int, opens: bool, **more: Any) -> dict:
+    """The fields of one ok crash cell."""
+    return {S.LOGGED_VALUES: logged, S.FLUSHED_VALUES: flushed, S.SURVIVED_VALUES: survived,
+            S.STORE_OPENS: opens, **more}  # fmt: skip
 
 
 def loop(overhead: float, spread: tuple[float, float] = (-1.0, 1.0), **more: Any) -> dict:
@@ -86,6 +108,16 @@ CELLS: dict[str, dict[str, Any]] = {
             S.FIDELITY: S.WRONG_DATA, S.REASON: WRONG}])],
         "mlflow": [({"n_steps": 100_000}, [S.TIMEOUT])],
     },
+    "crash": {
+        "tracker": [(KILL, [crash(700, 700, 700, True, durability=S.POWER)]),
+                    (KILL_LATE, [crash(99_999, 0, 99_998, True, durability=S.POWER)])],
+        "sqlite": [(KILL, [crash(900, 800, 899, True, durability=S.POWER)])],
+        "mltraq": [(KILL, [crash(650, 600, 300, True, fidelity=S.WRONG_DATA, reason=LOST)])],
+        "wandb": [(KILL, [crash(800, 0, 0, False, durability=S.NONE, fidelity=S.NOT_CHECKED,
+                                reason="the store does not open (synthetic)")])],
+        "mlflow": [(KILL, [S.TIMEOUT]),
+                   (KILL_LATE, [crash(1000, 500, 900, True, fidelity=S.WRONG_DATA, reason=WRONG)])],
+    },
     "wide_steps": {
         "tracker": [({"n_steps": 10, "n_metrics": 1000}, [{S.TRACKING_NS: v * MS} for v in
                                                           (10, 11, 12)]),
@@ -114,7 +146,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A results database of one suite holding the cells above."""
     path = tmp_path_factory.mktemp("untimed") / "r.db"
     with Store(f"sqlite:///{path}") as store:
-        suite = store.begin_suite("u-1", {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1}, {})
+        suite = store.begin_suite(
+            "u-1",
+            {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1},
+            {S.DECLARATIONS: json.dumps(DECLARED)},
+        )
         for scenario, frameworks in CELLS.items():
             for framework, configs in frameworks.items():
                 for config, repetitions in configs:
@@ -169,7 +205,7 @@ def test_loop_overhead_has_one_table_per_configuration(report: render.Report) ->
 
 
 def test_long_run_shows_memory_in_mb(report: render.Report) -> None:
-    md = _between(report.markdown.read_text("utf-8"), "### long_run", "### Fidelity")
+    md = _between(report.markdown.read_text("utf-8"), "### long_run", "### crash")
     assert md.startswith("\n\nHow a writer's memory grows over a long run")
     table = _between(md, "#### n_steps=100000", "![")
     lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
@@ -184,15 +220,16 @@ def test_long_run_shows_memory_in_mb(report: render.Report) -> None:
 def test_the_sections_follow_the_timed_ones_in_both_formats(report: render.Report) -> None:
     page = report.html.read_text("utf-8")
     heads = re.findall(r"<h3>([^<]+)</h3>", page)
-    assert heads[:5] == [
+    assert heads[:6] == [
         "Framework versions",
         "wide_steps",
         "loop_overhead",
         "long_run",
+        "crash",
         "Fidelity and outcomes",
     ]
     md_heads = re.findall(r"^### (.+)$", report.markdown.read_text("utf-8"), re.M)
-    assert md_heads[:5] == heads[:5]
+    assert md_heads[:6] == heads[:6]
     loop = _between(page, "<h3>loop_overhead</h3>", "<h3>")
     assert loop.count("<table>") == 2 and loop.count("<h4>") == 2
     # a row whose data came back wrong, or with cells that failed, is marked
@@ -278,3 +315,89 @@ def test_export_writes_the_new_fields(db: Path) -> None:
 )
 def test_a_memory_series_is_read_as_stored(stored: object, pairs: tuple) -> None:
     assert untimed.series(stored) == pairs
+
+
+def test_crash_has_one_table_per_configuration(report: render.Report) -> None:
+    md = _between(report.markdown.read_text("utf-8"), "### crash", "### Fidelity")
+    assert md.startswith("\n\nWhat survives a writer killed mid-run")
+    first = _between(md, "#### flush_every=100, n_values=1000", "####")
+    lines = [line for line in first.splitlines() if line.startswith("| ")]
+    assert lines[0] == (
+        "| framework | ok / cells | logged | flushed | survived | survived % "
+        "| everything flushed survived | store opens | durability | fidelity | other outcomes |"
+    )
+    assert lines[1:] == [  # most survived first; the timed-out framework last
+        "| tracker (reference) | 1 / 1 | 700 | 700 | 700 | 100.0 | yes | yes | power | exact | - |",
+        "| sqlite (floor) | 1 / 1 | 900 | 800 | 899 | 99.9 | yes | yes | power | exact | - |",
+        "| mltraq | 1 / 1 | 650 | 600 | 300 | 46.2 | no | yes | process | wrong_data | - |",
+        "| wandb | 1 / 1 | 800 | 0 | 0 | 0.0 | nothing flushed (no flush()) | no | none "
+        "| not_checked | - |",
+        "| mlflow | 0 / 1 | - | - | - | - | - | - | - | - | timeout 1/1 |",
+    ]
+    second = _between(md, "#### flush_every=100000, n_values=100000", "![")
+    rows = [line for line in second.splitlines() if line.startswith("| ")][1:]
+    assert rows == [
+        # killed before its first flush: nothing flushed, though the framework has a flush()
+        "| tracker (reference) | 1 / 1 | 99,999 | 0 | 99,998 | >99.9 | nothing flushed | yes "
+        "| power | exact | - |",
+        # as many came back as were flushed, but a value came back wrong: never a plain yes
+        "| mlflow | 1 / 1 | 1,000 | 500 | 900 | 90.0 | yes by count (wrong data) | yes "
+        "| process | wrong_data | - |",
+    ]
+    assert "median s" not in md  # not a timed table
+
+
+def test_crash_rows_whose_data_is_not_clean_are_marked(report: render.Report) -> None:
+    page = report.html.read_text("utf-8")
+    section = _between(page, "<h3>crash</h3>", "<h3>")
+    assert section.count("<table>") == 2 and section.count("<h4>") == 2
+    assert section.count('<tr class="failed"><td>mltraq</td>') == 1  # wrong data
+    assert '<tr class="failed"><td>wandb</td>' in section  # not checked: the store won't open
+    assert '<tr class="failed"><td>mlflow</td>' in section  # timed out
+    assert "<tr><td>tracker (reference)</td>" in section
+    assert '<td class="num">46.2</td><td>no</td>' in section
+    assert 'alt="crash: values that survived the kill per framework"' in section
+
+
+def test_the_survival_bars_are_sorted_and_labelled(report: render.Report) -> None:
+    (image,) = [im for im in report.images if im.kind == "survival"]
+    assert image.scenario == "crash" and image.png.stat().st_size > 0
+    texts = _svg_texts(image.svg)
+    labels = [t for _, t in sorted(texts) if " survived (" in t]
+    # first panel, top down: most survived first, those whose data is not clean after
+    assert labels[:4] == [
+        "tracker  700/700 survived (100.0%), 700 flushed",
+        "sqlite (floor)  899/900 survived (99.9%), 800 flushed",
+        "mltraq  300/650 survived (46.2%), 600 flushed: wrong data",
+        "wandb  0/800 survived (0.0%), no flush(), store does not open",
+    ]
+    assert labels[4:] == [
+        "tracker  99,998/99,999 survived (&gt;99.9%), nothing flushed",
+        "mlflow  900/1,000 survived (90.0%), 500 flushed: wrong data",
+    ]
+    shown = [t for _, t in texts]
+    assert "mlflow: timeout" in shown  # no figure, still named
+    assert "crash, flush_every=100, n_values=1000" in shown
+
+
+@pytest.mark.parametrize(
+    ("stored", "opens"),
+    [(True, True), (False, False), (1, True), (0, False), (None, None), ("yes", None)],
+)
+def test_store_opens_is_read_as_stored(stored: object, opens: bool | None) -> None:
+    assert untimed.store_opens(stored) is opens
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [
+        (1.0, "100.0"),
+        (0.99999, ">99.9"),
+        (0.0, "0.0"),
+        (0.00001, "<0.1"),
+        (0.4615, "46.2"),
+        (float("nan"), "-"),
+    ],
+)
+def test_a_share_is_never_rounded_to_all_or_nothing(share: float, text: str) -> None:
+    assert untimed.percent(share) == text

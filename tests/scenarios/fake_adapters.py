@@ -20,6 +20,7 @@ from adapters.base import (
     ARRAYS,
     DROPPED,
     FLOOR,
+    FLUSH,
     LOSSY,
     NONE,
     PROCESS,
@@ -64,6 +65,10 @@ class Memory(Adapter):
 
     def end_run(self) -> None:
         """Nothing."""
+
+    def flush(self) -> None:
+        """Pickle the runs so far: what was logged until now survives a killed process."""
+        self.finish()
 
     def finish(self) -> None:
         """Pickle the runs for the reader."""
@@ -565,3 +570,77 @@ class Leaky(Memory):
         """Keep the values, and 4 KiB more."""
         super().log(values, step)
         self.__dict__.setdefault("kept", []).append(bytearray(4096))
+
+
+class FalseFlush(Memory):
+    """Its flush() returns at once and saves nothing: flushed values do not survive."""
+
+    name = "false-flush"
+
+    def flush(self) -> None:
+        """Nothing."""
+
+
+class Fragile(Memory):
+    """A store that a new process cannot open unless finish() was called."""
+
+    name = "fragile"
+
+    def flush(self) -> None:
+        """Pickle the runs so far, unmarked."""
+        Memory.finish(self)
+
+    def finish(self) -> None:
+        """Pickle the runs and mark the store complete."""
+        super().finish()
+        (self.store.parent / "complete").touch()
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """Refuse a store that was never completed."""
+        if not (workdir / "complete").exists():
+            raise ValueError("the store is corrupt: no end marker")
+        return super().read_back(workdir, service)
+
+
+class HelperSaves(Memory):
+    """Hands every value to a helper process that saves them all once its parent is gone, as
+    a framework's service process does: what it saves after the kill survives."""
+
+    name = "helper-saves"
+    supports = Memory.supports - {FLUSH}
+    lacks: ClassVar[dict[str, str]] = {FLUSH: "its helper saves when the writer ends"}
+    HELPER = (
+        "import json, sys, time\n"
+        "values = [json.loads(line) for line in sys.stdin]\n"
+        "time.sleep(0.5)  # busy a while after its parent is gone\n"
+        "open('helper.json', 'w').write(json.dumps(values))\n"
+    )
+
+    def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
+        """Start the run and its helper."""
+        super().start_run(experiment, run_name, params)
+        self.helper = subprocess.Popen([sys.executable, "-c", self.HELPER], stdin=subprocess.PIPE)
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        """Hand the values to the helper."""
+        assert self.helper.stdin is not None
+        self.helper.stdin.write(json.dumps([step, values]).encode() + b"\n")
+        self.helper.stdin.flush()
+
+    def end_run(self) -> None:
+        """Let the helper save."""
+        assert self.helper.stdin is not None
+        self.helper.stdin.close()
+        self.helper.wait()
+
+    def finish(self) -> None:
+        """The helper saved everything."""
+
+    def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
+        """What the helper saved, as one run."""
+        saved = json.loads((workdir / "helper.json").read_text())
+        metrics: dict[str, list[tuple[int, float]]] = {}
+        for step, values in saved:
+            for key, value in values.items():
+                metrics.setdefault(key, []).append((step, value))
+        return [RunData("crash", "run-0", {}, metrics, {})]

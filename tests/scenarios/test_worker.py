@@ -338,6 +338,7 @@ def test_reading_back_is_apart_from_the_writer() -> None:
     result = cell("SlowReader")
     whole = time.perf_counter() - started
     assert result["outcome"] == "ok" and result["fidelity"] == "exact"
-    assert whole >= 1.0  # the reader did read back, for a second
-    assert result[S.TRACKING_NS] < 0.9e9 and result[S.PROCESS_NS] < 0.9e9  # in its own process
+    # the reader's second of reading back came after the writer's process, outside it
+    assert whole - result[S.PROCESS_NS] / 1e9 >= 1.0
+    assert result[S.TRACKING_NS] < result[S.PROCESS_NS]
     assert 0 < result["cpu_ns"] < 0.9e9 and result["peak_rss_bytes"] > 0
