@@ -13,6 +13,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -44,6 +45,11 @@ class AimAdapter(Adapter):
     # Several processes write into one repository: Aim locks each run, not the repository.
     # Artifacts are files copied as they are (shutil.copy, no size limit in Aim's file:// store).
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "Aim's Run has no flush or sync: track() writes each value into the run's "
+        "RocksDB store (its write-ahead log, through the OS) before it returns; close() "
+        "finalizes the run",
+    }
     fidelity = EXACT
     fidelity_note = "metrics are float64 in Aim's RocksDB store; arrays are NPY artifact files"
     array_mechanism = "numpy.save to an NPY file, then run.log_artifact (copied to a file:// URI)"
@@ -134,15 +140,30 @@ class AimAdapter(Adapter):
             self._scratch.rmdir()
 
     def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
-        """Runs, metrics and artifacts of the repository, through Aim's SDK."""
+        """Runs, metrics and artifacts of the repository, through Aim's SDK; a run that was
+        never closed (its writer killed) indexed first, as Aim's own index manager does."""
         import tempfile
 
         import numpy as np
+        from aim.sdk.index_manager import RepoIndexManager
         from aim.sdk.repo import Repo
 
         repo = Repo.from_path(str(workdir / STORE))
         out = []
         try:
+            # The SDK lists only indexed runs, and a run is indexed when it closes (or by a
+            # reindex, as finish() runs). For a run whose writer died, Aim's UI server
+            # (`aim up`) runs RepoIndexManager, which indexes each run chunk it finds out of
+            # date; the same call here, for the runs the index does not list. After a
+            # finished writer there are none.
+            repo.meta_tree.preload()
+            listed = set(repo.meta_tree.subtree("chunks").keys())
+            unlisted = sorted(set(repo.list_all_runs()) - listed)
+            if unlisted:
+                indexer = RepoIndexManager.get_index_manager(repo)
+                for run_hash in unlisted:
+                    indexer.index(run_hash)
+                repo.container_pool.clear()  # reopen the index with the new runs
             runs = sorted(repo.iter_runs(), key=lambda run: run.created_at)
             for run in runs:
                 metrics = {}

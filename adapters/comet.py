@@ -11,6 +11,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     NONE,
@@ -35,7 +36,7 @@ class CometAdapter(Adapter):
         "assets): Comet reads archives only by uploading them"
     )
     # the offline archive that Comet (and the reader) use is written by end(): a run killed
-    # before that leaves nothing readable
+    # before that leaves nothing readable, flushed or not (flush() writes no archive)
     durability = NONE
     requirements = ("comet-ml==3.58.8",)
     env: ClassVar[dict[str, str]] = {
@@ -62,7 +63,7 @@ class CometAdapter(Adapter):
     # applies, 100 GiB per asset (DEFAULT_ASSET_UPLOAD_SIZE_LIMIT, comet_ml/config/
     # config_constants.py; Comet's "Rate limits and performance" page lists no size limit for
     # offline experiments), and the archive is written with ZIP64 allowed and no compression.
-    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
     fidelity = EXACT
     fidelity_note = (
         "metrics are JSON lines in the archive's messages.json (float64 as repr text, NaN and "
@@ -133,6 +134,13 @@ class CometAdapter(Adapter):
             self._experiment.log_asset(os.fspath(path))
         finally:
             path.unlink()
+
+    def flush(self) -> None:
+        """Experiment.flush(): Comet's "flush all pending data", without ending the run."""
+        # Offline it waits for the initial data logger only: OfflineStreamer.flush() returns
+        # True at once, and nothing is archived before end(). Called all the same, as a user
+        # calls it; the crash scenario shows what it keeps.
+        self._experiment.flush()
 
     def end_run(self) -> None:
         """End the experiment: waits for its message writer and writes `<key>.zip`."""

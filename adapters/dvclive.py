@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -41,8 +42,9 @@ class DvcliveAdapter(Adapter):
     """
 
     name = "dvclive"
-    # DVCLive appends each step to its TSV files and rewrites its YAML, never fsynced; DVC
-    # copies an artifact into its cache unsynced too (dvc, dvc-data, dvc-objects never fsync)
+    # DVCLive appends each value to its TSV file (opened and closed by each log_metric) and
+    # rewrites its YAML at each next_step(), never fsynced; DVC copies an artifact into its
+    # cache unsynced too (dvc, dvc-data, dvc-objects never fsync)
     durability = PROCESS
     requirements = ("dvclive==3.49.1",)
     env: ClassVar[dict[str, str]] = {
@@ -67,6 +69,12 @@ class DvcliveAdapter(Adapter):
     # after 3 s: of 3 processes adding 300 MB arrays at once, 2 lost theirs (DVCLive only
     # warns; read_back then raises OutputNotFoundError). No concurrent scenario logs arrays.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "DVCLive has no flush of its own: log_metric() appends each value to its TSV "
+        "file, closing it, and next_step() rewrites the summary files before they return "
+        "(Live.sync(), which next_step() calls, only rewrites the summary, dvc.yaml and "
+        "report)",
+    }
     array_mechanism = (
         "numpy.save into the run's dvclive/artifacts, then Live.log_artifact (dvc add: a copy "
         "in the DVC cache and a .dvc file)"

@@ -12,6 +12,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     DROPPED,
+    FLUSH,
     LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
@@ -36,7 +37,9 @@ class NeptuneAdapter(Adapter):
     """Neptune 1.x, offline mode, data directory in the work directory; capture of all kinds off."""
 
     name = "neptune"
-    # the offline operation log is written by a background thread, never fsynced (strace)
+    # Offline, each operation is appended to the operation log in the caller's thread, into
+    # a buffered file: it reaches the OS when the buffer fills, at run.wait() or at stop();
+    # never fsynced (strace; no fsync anywhere in the client)
     durability = PROCESS
     # 1.x is the last client with an offline mode that writes a local store; 2.x only talks to
     # the hosted service (and neptune-scale has no offline store at all).
@@ -52,7 +55,7 @@ class NeptuneAdapter(Adapter):
     }
     # Each offline run has its own operation log under .neptune/offline. A file uploaded from
     # a path is not copied offline (its path is queued), so a 1 GB array costs one NPY file.
-    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
     fidelity = LOSSY
     fidelity_note = (
         "NaN and +-inf are not stored (the client skips them with a NeptuneUnsupportedValue "
@@ -120,6 +123,12 @@ class NeptuneAdapter(Adapter):
             self._run_files = Path(tempfile.mkdtemp(dir=self._files))
         path = save_npy(self._run_files, name, array)
         self._run[f"{_ARRAYS}/{name}"].upload(os.fspath(path))
+
+    def flush(self) -> None:
+        """run.wait(disk_only=True): the operation log flushed from memory to local disk."""
+        # Documented as waiting only "for data to be saved locally from memory"; offline,
+        # the plain wait() does the same (OfflineOperationProcessor.wait is its flush).
+        self._run.wait(disk_only=True)
 
     def end_run(self) -> None:
         """Stop the run: flushes its operation queue to disk and closes it."""

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from adapters.base import (
     ARRAYS,
     CONCURRENCY,
+    FLUSH,
     LARGE_ARRAYS,
     LOSSY,
     MANY_RUNS,
@@ -50,8 +51,9 @@ class TensorboardAdapter(Adapter):
     """
 
     name = "tensorboard"
-    # tensorboardX fsyncs on every flush (record_writer.py); a run's writer is flushed and
-    # closed at end_run
+    # tensorboardX fsyncs on every flush (RecordWriter.flush, record_writer.py): the writer
+    # thread's own flushes (the first event, then every flush_secs), SummaryWriter.flush()
+    # and close() at end_run
     durability = POWER
     # tensorboardX writes; the `tensorboard` package provides the reader (EventAccumulator).
     requirements = ("tensorboardX==2.6.5", "tensorboard==2.21.0")
@@ -59,7 +61,7 @@ class TensorboardAdapter(Adapter):
     # integration is off unless a comet_config enables it (the default disables it).
     env: ClassVar[dict[str, str]] = {}
     # Each run has its own log directory and event file: writers never share a file.
-    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
     lacks: ClassVar[dict[str, str]] = {
         LARGE_ARRAYS: "an array is kept only as a histogram, and add_histogram converts the "
         "values to float64 before binning them (8 GB for 10^9 int8 elements); TensorBoard "
@@ -107,6 +109,13 @@ class TensorboardAdapter(Adapter):
     def log_array(self, name: str, array: Any) -> None:
         """`add_histogram` with tensorboardX's default (TensorFlow-style) buckets."""
         self._writer.add_histogram(name, array)
+
+    def flush(self) -> None:
+        """SummaryWriter.flush(): flushes and fsyncs each of the run's event files."""
+        # It flushes what the writer thread has taken from its queue (max_queue=10 events):
+        # events still queued are not waited for (EventFileWriter.flush, 2.6.5), as a user
+        # calling it gets; close() at end_run drains the queue.
+        self._writer.flush()
 
     def end_run(self) -> None:
         """Close the writer: flushes the event file and stops its writer thread."""

@@ -14,6 +14,7 @@ from adapters.base import (
     ARRAYS,
     CONCURRENCY,
     EXACT,
+    FLUSH,
     LARGE_ARRAYS,
     MANY_RUNS,
     PROCESS,
@@ -86,8 +87,10 @@ class WandbAdapter(Adapter):
         "trackbench's parser of the .wandb record log (wandb's protobuf messages): the "
         "SDK reads offline runs only by syncing them to a server"
     )
-    # wandb-core appends records to the .wandb file as they come, never fsynced before it
-    # closes it (strace: one fsync, at the end, for 100 or 1000 values)
+    # wandb-core writes the .wandb log a 32 KiB block at a time as blocks fill, and the last
+    # partial block when the run finishes (its store never flushes before it closes; a
+    # wandb-core whose parent died shuts down without closing it); never fsynced before
+    # that close (strace: one fsync, at the end, for 100 or 1000 values)
     durability = PROCESS
     requirements: ClassVar[tuple[str, ...]] = ("wandb==0.31.0",)
     env: ClassVar[dict[str, str]] = {
@@ -114,6 +117,11 @@ class WandbAdapter(Adapter):
     }
     # Concurrent writers each get their own run folder and .wandb log under one WANDB_DIR.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK})
+    lacks: ClassVar[dict[str, str]] = {
+        FLUSH: "W&B's Run has no flush or sync call: run.log() hands each row to wandb-core, "
+        'which "queues events in memory and writes them to disk asynchronously" (the .wandb '
+        "log in 32 KiB blocks); only run.finish() waits for it to write everything",
+    }
     fidelity = EXACT
     fidelity_note = (
         "history values are JSON text written by wandb-core (shortest round-trip float64; "

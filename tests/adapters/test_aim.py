@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from adapter_isolation import Isolated, run_cell
 
@@ -28,3 +30,18 @@ def test_stays_in_the_work_directory(contract: Isolated) -> None:
     (npy,) = (contract.workdir / "aim-artifacts").rglob("*.npy")
     assert npy.name == "weights.npy"
     assert npy.read_bytes().startswith(b"\x93NUMPY")
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+
+def test_a_killed_writer_s_values_are_all_read_back(tmp_path: Path) -> None:
+    """Killed before close(), the run is not in the index; read_back indexes it as Aim's
+    index manager does, and every value is there: track() wrote each before returning."""
+    cell = run_cell("aim", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert (result["fidelity"], result["store_opens"]) == (EXACT, True), result["reason"]
+    assert result["flushed_values"] == 0  # no flush of its own
+    assert result["survived_values"] == result["logged_values"] > 0

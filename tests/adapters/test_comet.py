@@ -10,6 +10,7 @@ import pytest
 from adapter_isolation import Isolated, run_cell
 
 from adapters.base import EXACT
+from results.schema import WRONG_DATA
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +60,21 @@ def test_large_array_is_a_stored_asset_of_the_archive(tmp_path: Path) -> None:
         assert n_elements < member.file_size < n_elements + 1024  # the NPY header
         with zf.open(member) as asset:
             assert asset.read(6) == b"\x93NUMPY"
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+
+def test_a_killed_writer_leaves_an_empty_archive(tmp_path: Path) -> None:
+    """Experiment.flush() writes nothing offline: the archive of a run killed before end()
+    is the empty ZIP made at the start, which no reader of Comet's opens; all lost."""
+    cell = run_cell("comet", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert result["flushed_values"] > 0
+    assert (result["store_opens"], result["survived_values"]) == (False, 0)
+    assert result["fidelity"] == WRONG_DATA  # flushed values lost
+    (archive,) = (cell.workdir / "comet").glob("*.zip")
+    with zipfile.ZipFile(archive) as opened:
+        assert opened.namelist() == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import CAPABILITIES, EXACT, expand_env
+from adapters.base import CAPABILITIES, EXACT, FLUSH, expand_env
 from adapters.dvclive import DvcliveAdapter
 from scenarios import envs
 
@@ -64,10 +64,11 @@ def test_dvc_yaml_does_not_grow_with_steps(contract: Isolated) -> None:
     assert text.count("dvclive/plots/metrics") == 1
 
 
-def test_declares_every_capability() -> None:
-    """With a DVC project, DVCLive has a mechanism for everything: nothing in `lacks`."""
-    assert DvcliveAdapter.supports == CAPABILITIES
-    assert DvcliveAdapter.lacks == {}
+def test_declares_every_capability_but_flush() -> None:
+    """With a DVC project, DVCLive has a mechanism for everything but a flush, which it does
+    not need: each value is in its file when log_metric() returns."""
+    assert DvcliveAdapter.supports == CAPABILITIES - {FLUSH}
+    assert set(DvcliveAdapter.lacks) == {FLUSH}
 
 
 def test_large_array_is_a_copy_in_the_dvc_cache(tmp_path: Path) -> None:
@@ -114,3 +115,17 @@ print(json.dumps([[r.params, r.metrics] for r in a.read_back(Path(sys.argv[1]), 
     assert params == {"lr": 0.5, "name": "x"}
     assert metrics["a"] == [[5, 5 / 7], [6, 6 / 7], [10, 10 / 7]]
     assert [str(v) for _, v in metrics["b"]] == ["-0.0"] * 3
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+
+def test_a_killed_writer_s_values_are_all_read_back(tmp_path: Path) -> None:
+    """No flush needed: each value is in its TSV file when log_metric() returns."""
+    cell = run_cell("dvclive", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert (result["fidelity"], result["store_opens"]) == (EXACT, True), result["reason"]
+    assert result["flushed_values"] == 0  # no flush of its own
+    assert result["survived_values"] == result["logged_values"] > 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import struct
+from pathlib import Path
 
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
-from adapters.base import DROPPED, LOSSY
+from adapters.base import DROPPED, EXACT, LOSSY
 from adapters.neptune import FILES, NeptuneAdapter
 from scenarios import workloads
 
@@ -80,3 +81,17 @@ def test_stays_in_the_work_directory(contract: Isolated) -> None:
     (npy,) = (contract.workdir / FILES).rglob("*.npy")
     assert npy.name == "weights.npy"
     assert npy.read_bytes().startswith(b"\x93NUMPY")
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+
+def test_what_wait_flushed_survives_a_kill(tmp_path: Path) -> None:
+    """run.wait(disk_only=True) puts the offline log in the OS: every flushed value of a
+    writer killed with SIGKILL is read back; after the last flush, what the buffer held."""
+    cell = run_cell("neptune", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert result["fidelity"] == EXACT and result["store_opens"], result["reason"]
+    assert 0 < result["flushed_values"] <= result["survived_values"] <= result["logged_values"]

@@ -74,3 +74,21 @@ print(json.dumps({
     assert out["stats"] == out["expected"]
     assert out["buckets"] > 10 and out["counted"] == 1000.0
     assert out["same_as_expected"]
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+# Events SummaryWriter.flush() may leave unwritten: its queue (max_queue=10) and the one
+# its writer thread holds
+QUEUED = 10 + 1
+
+
+def test_flush_keeps_all_but_the_queued_events(tmp_path: Path) -> None:
+    """SummaryWriter.flush() fsyncs what its writer thread has written and does not wait
+    for the events still queued: a kill loses at most those of the flushed values."""
+    cell = run_cell("tensorboard", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert result["store_opens"] and result["flushed_values"] > 0
+    assert result["survived_values"] >= result["flushed_values"] - QUEUED

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from adapter_isolation import Isolated, run_cell, run_in_env
 
 from adapters.base import EXACT
+from adapters.wandb import WANDB_HEADER
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,21 @@ def test_records_across_blocks(tmp_path_factory: pytest.TempPathFactory) -> None
     assert (cell.result["outcome"], cell.result["fidelity"]) == ("ok", EXACT), cell.result
     (log,) = cell.workdir.glob("wandb/offline-run-*/run-*.wandb")
     assert log.stat().st_size > 3 * 32 * 1024
+
+
+# the crash cell: seed 0 kills the writer after 99 values, 80 of them flushed
+CRASH = {"n_values": 200, "flush_every": 20}
+
+
+def test_a_killed_run_keeps_whole_blocks_only(tmp_path: Path) -> None:
+    """W&B has no flush: wandb-core writes the .wandb log 32 KiB at a time and, its parent
+    killed, shuts down without writing the rest. 99 values fill no block: none survive,
+    though the log opens."""
+    cell = run_cell("wandb", tmp_path, "crash", CRASH)
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert result["flushed_values"] == 0  # no flush of its own
+    assert result["store_opens"] and result["logged_values"] > 0
+    assert result["survived_values"] == 0
+    (log,) = (cell.workdir / "wandb").glob("offline-run-*/run-*.wandb")
+    assert log.stat().st_size == len(WANDB_HEADER)  # its header only
