@@ -119,6 +119,10 @@ class Adapter:
     fidelity_note: ClassVar[str] = ""
     # One of DURABILITIES, with a comment in the subclass saying how it is known.
     durability: ClassVar[str] = ""
+    # Where the framework's own flush() does not keep everything logged before it (as its
+    # source shows), what it misses: the crash scenario then shows flushed values lost
+    # (`wrong_data`), and the contract expects that loss.
+    flush_note: ClassVar[str] = ""
     role: ClassVar[str] = TRACKER
     # What read_back uses when it is not the framework's own reader (this project's parser of
     # its files, plain SQL on its tables), for the report to say; "" for the framework's own.

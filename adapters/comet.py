@@ -64,6 +64,10 @@ class CometAdapter(Adapter):
     # config_constants.py; Comet's "Rate limits and performance" page lists no size limit for
     # offline experiments), and the archive is written with ZIP64 allowed and no compression.
     supports = frozenset({STEPS, ARRAYS, LARGE_ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
+    flush_note = (
+        "offline, Experiment.flush() writes nothing (OfflineStreamer.flush returns at once): "
+        "the archive is written only by end()"
+    )
     fidelity = EXACT
     fidelity_note = (
         "metrics are JSON lines in the archive's messages.json (float64 as repr text, NaN and "

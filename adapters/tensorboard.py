@@ -62,6 +62,10 @@ class TensorboardAdapter(Adapter):
     env: ClassVar[dict[str, str]] = {}
     # Each run has its own log directory and event file: writers never share a file.
     supports = frozenset({STEPS, ARRAYS, MANY_RUNS, CONCURRENCY, READ_BACK, FLUSH})
+    flush_note = (
+        "SummaryWriter.flush() fsyncs the event file but does not wait for the events still "
+        "in the writer thread's queue (max_queue=10): only close() drains it"
+    )
     lacks: ClassVar[dict[str, str]] = {
         LARGE_ARRAYS: "an array is kept only as a histogram, and add_histogram converts the "
         "values to float64 before binning them (8 GB for 10^9 int8 elements); TensorBoard "

@@ -171,7 +171,7 @@ def remove_stale_folders() -> int:
             continue
         with contextlib.suppress(OSError):
             marker = (path / "marker").read_text(encoding="utf-8")
-            processes.end_cell(marker, GRACE_SECONDS)
+            processes.end_cell(marker, GRACE_SECONDS, path)
             cellgroup.remove(marker)
         shutil.rmtree(path, ignore_errors=True)
         removed += not path.exists()
@@ -542,7 +542,7 @@ def run_cell(
 def _abandon(folder: _Folder, service: _Service | None, keep: bool) -> None:
     """Stop an interrupted cell: SIGTERM its process groups (the keeper then stops its server
     cleanly), SIGKILL what is left after a grace period, remove its folder."""
-    processes.end_cell(folder.marker, INTERRUPT_GRACE_SECONDS)
+    processes.end_cell(folder.marker, INTERRUPT_GRACE_SECONDS, folder.root)
     if service is not None:
         for pipe in (service.proc.stdin, service.proc.stdout):
             with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 GROUP_VAR = "TRACKBENCH_CGROUP"
@@ -58,8 +59,19 @@ def members(marker: str) -> list[int]:
     return []
 
 
-def remove(marker: str) -> None:
-    """Remove the cell's group once its processes are gone (a group in use stays)."""
+def remove(marker: str, wait: float = 2.0) -> None:
+    """Remove the cell's group once its processes are gone, waiting up to `wait` seconds for
+    the last ones, just killed, to be reaped; a group still in use after that stays."""
     for root in ROOTS:
-        with contextlib.suppress(OSError):
-            (root / f"{PREFIX}{marker}").rmdir()
+        path = root / f"{PREFIX}{marker}"
+        if not path.exists():
+            continue
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                path.rmdir()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.02)

@@ -141,15 +141,15 @@ def held_signals() -> Iterator[None]:
             signal.raise_signal(caught[0])
 
 
-def end_cell(marker: str, grace: float) -> int:
-    """Stop every process of a cell: SIGTERM, then SIGKILL what is left after `grace` seconds;
-    how many were running.
+def end_cell(marker: str, grace: float, folder: Path | None = None) -> int:
+    """Stop every process of a cell (as marked_processes finds them): SIGTERM, then SIGKILL
+    what is left after `grace` seconds; how many were running.
 
     SIGTERM goes to the process groups of the cell's session leaders (the writer's or the
     reader's, the server keeper's, which then stops its server cleanly itself) and of any
     process whose session leader is gone; never to a server behind its keeper's back.
     """
-    pids = marked_processes(marker)
+    pids = marked_processes(marker, folder)
     sessions = {}
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -162,7 +162,7 @@ def end_cell(marker: str, grace: float) -> int:
     left = pids
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
-        left = marked_processes(marker)
+        left = marked_processes(marker, folder)
     kill_all(left)
     return len(pids)
 

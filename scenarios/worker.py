@@ -68,6 +68,7 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "fidelity": cls.fidelity,
             "fidelity_note": cls.fidelity_note,
             "durability": cls.durability,
+            "flush_note": cls.flush_note,
             "role": cls.role,
             "reader": cls.reader,
             "array_mechanism": cls.array_mechanism,

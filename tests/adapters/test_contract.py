@@ -62,6 +62,10 @@ def test_declared_capability(
     result = run_contract(name, scenario, params)
     assert result["outcome"] == "ok", f"{name} {scenario}: {result['outcome']}: {result['reason']}"
     allowed = {info["fidelity"], "exact"} if info["fidelity"] == "lossy" else {info["fidelity"]}
+    if capability == FLUSH and info.get("flush_note") and result["fidelity"] == "wrong_data":
+        # what its note says the flush misses is lost (by luck, it may not be): said so
+        assert "flushed values lost" in result["reason"], f"{name}: {result['reason']}"
+        return
     assert result["fidelity"] in allowed, f"{name} {scenario}: {result['reason']}"
 
 
