@@ -105,7 +105,8 @@ def _run(t: Adapter, inputs: LoopInputs) -> dict[str, Any]:
                 tracked.append(_block(t, inputs, steps, tracked_slots))
             else:
                 plain.append(_block(None, inputs, steps, plain_slots))
-    stolen = others_cpu_ns() - cpu_before
+    # a few microseconds below zero are the two clocks' resolution, not work
+    stolen = max(others_cpu_ns() - cpu_before, 0)
     t.end_run()
     calls = sorted(tracked_slots)
     pairs = [100 * (a / b - 1) for a, b in zip(tracked, plain, strict=True) if b > 0]
