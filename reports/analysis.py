@@ -169,12 +169,18 @@ class Row:
         """Why the row is not ranked (no ratio to or from it), or "" when it is."""
         if self.summary is None:
             return "no ok cell"
-        bad = [f for f in self.fidelities if f not in RANKED_FIDELITIES]
-        if bad:
-            return (bad[0] or "no fidelity").replace("_", " ")
+        if self.unclean:
+            return self.unclean
         if self.n_ok < MIN_REPETITIONS:
             return f"{self.n_ok} ok < {MIN_REPETITIONS}"
         return ""
+
+    @property
+    def unclean(self) -> str:
+        """Why the ok cells' data is not clean ("" when it is): the first fidelity that is
+        neither exact nor declared lossy, e.g. `wrong data`."""
+        bad = [f for f in self.fidelities if f not in RANKED_FIDELITIES]
+        return (bad[0] or "no fidelity").replace("_", " ") if bad else ""
 
     @property
     def n_ok(self) -> int:

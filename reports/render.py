@@ -74,6 +74,7 @@ class SectionReport:
     failures: list[Failure]
     notes: list[FidelityNote]
     leftovers: list[Leftover]
+    live: list[Measured] = field(default_factory=list)  # readback's live reader, if recorded
 
     def scenarios(self) -> list[str]:
         """The scenarios in the order their sections are shown: the timed ones as recorded,
@@ -128,6 +129,7 @@ def build(
                 analysis.failures(section),
                 analysis.fidelity_notes(section),
                 analysis.leftovers(section),
+                live=untimed.live_reads(section, seed=seed) if untimed.READBACK in rows else [],
             )
         )
     html_path = out / HTML_NAME
@@ -252,6 +254,9 @@ def kinds_details(rows: Sequence[KindsRow]) -> list[str]:
     return lines
 
 
+# The heading of each of readback's live reader tables (before its configuration).
+LIVE_TITLE = "live reader"
+
 FAILURE_HEAD = ["scenario", "configuration", "framework", "outcome", "repetitions", "reason"]
 
 
@@ -372,14 +377,22 @@ def _e_code(text: str) -> str:
 
 
 def _html_table(
-    head: Sequence[str], body: Sequence[Sequence[str]], failed: Sequence[bool] = ()
+    head: Sequence[str],
+    body: Sequence[Sequence[str]],
+    failed: Sequence[bool] = (),
+    titles: Sequence[Sequence[str]] = (),
 ) -> str:
+    """A table; a row marked `failed` is tinted; a cell with a title (the whole of a text
+    cut short) shows it on hover."""
     out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for i, cells in enumerate(body):
         cls = ' class="failed"' if i < len(failed) and failed[i] else ""
+        whole = titles[i] if i < len(titles) else [""] * len(cells)
         tds = []
-        for h, c in zip(head, cells, strict=True):
+        for h, c, title in zip(head, cells, whole, strict=True):
             attr = ' class="num"' if h in NUMERIC else ""
+            if title:
+                attr += f' title="{_e(title)}"'
             text = _e(c)
             if c.startswith("~"):
                 text = f'<span class="noise" title="within the noise">{text}</span>'
@@ -415,6 +428,15 @@ def _html_untimed(scenario: str, rows: list[Measured]) -> str:
     for config, here in untimed.by_config(rows).items():
         head, body, marked = untimed.table(scenario, here)
         out += [f"<h4>{_e(config)}</h4>", _html_table(head, body, marked)]
+    return "\n".join(out)
+
+
+def _html_live(rows: list[Measured]) -> str:
+    """readback's live reader: what it measures, then one table per configuration."""
+    out = [f"<p>{_e_code(untimed.LIVE_INTRO)}</p>"]
+    for config, here in untimed.by_config(rows).items():
+        head, body, whole, marked = untimed.live_table(here)
+        out += [f"<h4>{_e(LIVE_TITLE)}, {_e(config)}</h4>", _html_table(head, body, marked, whole)]
     return "\n".join(out)
 
 
@@ -475,6 +497,8 @@ def to_html(
                 )
             )
             h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
+            if scenario == untimed.READBACK and part.live:
+                h.append(_html_live(part.live))
         h.append("<h3>Fidelity and outcomes</h3>")
         h.extend(_figure(im, out) for im in part.images if im.kind == "fidelity")
         if part.notes:
@@ -531,6 +555,25 @@ def _md_untimed(scenario: str, rows: list[Measured]) -> list[str]:
     return out
 
 
+def _md_live(rows: list[Measured]) -> list[str]:
+    """readback's live reader: what it measures, then one table per configuration, a text
+    cut short in the table marked [n] and given whole below it."""
+    out = [untimed.LIVE_INTRO, ""]
+    for config, here in untimed.by_config(rows).items():
+        head, body, whole, _ = untimed.live_table(here)
+        notes: dict[str, int] = {}  # the whole text -> its number
+        shown = []
+        for cells, full in zip(body, whole, strict=True):
+            shown.append(list(cells))
+            for i, text in enumerate(full):
+                if text:
+                    shown[-1][i] += f" [{notes.setdefault(text, len(notes) + 1)}]"
+        out += [f"#### {LIVE_TITLE}, {config}", "", *_md_table(head, shown)]
+        if notes:
+            out += [*(f"- [{n}] {_md(text)}" for text, n in notes.items()), ""]
+    return out
+
+
 def _md_figure(image: Image, out: Path) -> str:
     png = image.png.relative_to(out).as_posix()
     svg = image.svg.relative_to(out).as_posix()
@@ -573,6 +616,8 @@ def to_markdown(
             m += [f"### {scenario}", "", headline_text(sec, scenario), ""]
             m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]])
             m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
+            if scenario == untimed.READBACK and part.live:
+                m += _md_live(part.live)
         m += ["### Fidelity and outcomes", ""]
         m += [_md_figure(im, out) for im in part.images if im.kind == "fidelity"]
         if part.notes:

@@ -1,6 +1,7 @@
 """The scenarios with sections of their own, never timed against each other: loop_overhead
 (each log() call's latency and the slowdown of a loop doing real work), long_run (memory
-over a long run) and crash (what a new process reads back after the writer is killed).
+over a long run) and crash (what a new process reads back after the writer is killed);
+and readback's live reader, shown under readback's timed table.
 
 A row is one framework in one configuration: the medians of the scenario's own fields over
 its ok cells, beside the analysis.Row that counts its outcomes and fidelities, so that a
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reports import analysis, stats
 from reports.analysis import Row, Section
 from results import schema as S
-from results.cells import CONFIG, SCENARIO
+from results.cells import CONFIG, SCENARIO, is_missing
 
 LOOP_OVERHEAD = "loop_overhead"
 LONG_RUN = "long_run"
@@ -38,9 +40,18 @@ FLUSHED_SHARE = "flushed_share"  # derived: flushed_values / logged_values
 # Each scenario's own fields (their medians are a row's figures) and the field rows() sorts by.
 FIELDS = {LOOP_OVERHEAD: LOOP_FIELDS, LONG_RUN: MEMORY_FIELDS, CRASH: CRASH_FIELDS}
 METRIC = {LOOP_OVERHEAD: S.OVERHEAD_PCT, LONG_RUN: S.RSS_END_BYTES, CRASH: S.SURVIVED_VALUES}
+# readback's live reader: the values logged when the writer paused (derived from the
+# configuration), whose median not seen (live_lag_values) a row shows.
+READBACK = "readback"
+LIVE_LOGGED = "live_logged_values"
+# The longest live reader's answer a table shows whole; longer ones are cut, in full beside.
+LIVE_WIDTH = 40
 # The capability of a framework with a flush() (adapters.base.FLUSH, as declarations name it).
 FLUSH = "flush"
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,9 @@ class Measured:
     # declares ("" when it has one, or nothing was declared)
     store_opens: bool | None = None
     no_flush: str = ""
+    # readback: what the live reader got in each ok cell that recorded it ("ok", or
+    # "unsupported: " and why)
+    live_reads: tuple[str, ...] = ()
 
     @property
     def config(self) -> str:
@@ -72,10 +86,7 @@ class Measured:
         row = self.row
         if row.summary is None:
             return ""  # no figure to flag: the outcomes say why
-        bad = [f for f in row.fidelities if f not in analysis.RANKED_FIDELITIES]
-        if bad:
-            return (bad[0] or "no fidelity").replace("_", " ")
-        return "" if row.scenario in S.RUN_ONCE else row.unranked
+        return row.unclean if row.scenario in S.RUN_ONCE else row.unranked
 
 
 def series(value: Any) -> tuple[tuple[float, float], ...]:
@@ -127,11 +138,7 @@ def measured(section: Section, scenario: str, seed: int = 0) -> list[Measured]:
             f: analysis.median_of(section, scenario, row.config, row.framework, f)
             for f in FIELDS[scenario]
         }
-        mine = cells[
-            (cells[CONFIG] == row.config)
-            & (cells[S.FRAMEWORK] == row.framework)
-            & (cells[S.OUTCOME] == S.OK)
-        ]
+        mine = _ok_cells(cells, row)
         found: tuple[tuple[float, float], ...] = ()
         opens = None
         if scenario == LONG_RUN:
@@ -148,6 +155,40 @@ def measured(section: Section, scenario: str, seed: int = 0) -> list[Measured]:
         out.sort(key=lambda m: (order[m.config], *_least(m.medians[GROWTH])))
     if scenario == CRASH:
         out.sort(key=lambda m: (order[m.config], *_least(-m.medians[SURVIVED_SHARE])))
+    return out
+
+
+def _ok_cells(cells: pd.DataFrame, row: Row) -> pd.DataFrame:
+    """The ok cells of a row's framework and configuration, among one scenario's cells."""
+    return cells[
+        (cells[CONFIG] == row.config)
+        & (cells[S.FRAMEWORK] == row.framework)
+        & (cells[S.OUTCOME] == S.OK)
+    ]
+
+
+def live_logged(params: dict[str, Any]) -> float:
+    """The values logged when readback's writer paused for the live reader: n_runs *
+    n_values // 2, at least 1 (as scenarios/workloads/readback.py pauses); NaN without them."""
+    runs, values = params.get("n_runs"), params.get("n_values")
+    if not (isinstance(runs, int) and isinstance(values, int)):
+        return math.nan
+    return float(max(runs * values // 2, 1))
+
+
+def live_reads(section: Section, seed: int = 0) -> list[Measured]:
+    """readback's live reader, configuration by configuration: per framework what it got and
+    the median values it did not see (least first; none seen last); [] when no cell recorded
+    a live read (results from before it)."""
+    cells = section.cells[section.cells[SCENARIO] == READBACK]
+    if all(is_missing(v) for v in cells[S.LIVE_READ]):
+        return []
+    out = []
+    for row in analysis.rows(section, READBACK, metric=S.LIVE_LAG_VALUES, seed=seed):
+        lag = row.summary.median if row.summary else math.nan
+        logged = live_logged(section.config_values(READBACK, row.config))
+        reads = tuple(str(v) for v in _ok_cells(cells, row)[S.LIVE_READ] if not is_missing(v))
+        out.append(Measured(row, {S.LIVE_LAG_VALUES: lag, LIVE_LOGGED: logged}, live_reads=reads))
     return out
 
 
@@ -303,8 +344,10 @@ def memory_cells(m: Measured) -> list[str]:
 
 
 def count(value: float) -> str:
-    """A number of values: `1,000`; `-` for none."""
-    return "-" if math.isnan(value) else f"{value:,.0f}"
+    """A number of values: `1,000` (`2.5`, a median of two); `-` for none."""
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
 def percent(share: float) -> str:
@@ -366,3 +409,67 @@ def table(scenario: str, rows: list[Measured]) -> tuple[list[str], list[list[str
     body = [cells(m) for m in rows]
     marked = [m.row.n_ok < m.row.n or bool(m.flag()) for m in rows]
     return head, body, marked
+
+
+LIVE_INTRO = (
+    "Half way through the writing, the writer pauses while another process reads the store "
+    "in use, as a dashboard does during training: the live reader gets `ok`, with how many "
+    "of the values logged by then it did not see (the median over the ok cells), or why the "
+    "framework's reader cannot read a store in use."
+)
+LIVE_HEAD = ["framework", "live reader", "not seen", "ok / cells", "fidelity", "other outcomes"]
+
+
+def shorten(text: str, width: int = LIVE_WIDTH) -> str:
+    """Text's first line, cut at a word to at most `width` characters with `…` when longer."""
+    line = text.splitlines()[0] if text.strip() else text
+    if len(line) <= width and line == text:
+        return text
+    cut = line[: width - 1]
+    if line[width - 1 : width] not in (" ", "") and " " in cut[width // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]  # not inside a word
+    return cut.rstrip(" :;,.") + "…"
+
+
+def live_text(m: Measured) -> tuple[str, str]:
+    """What the live reader got, shortened, and in full ("" when nothing was cut): `ok`, the
+    unsupported reason, or each answer with its count when the cells differ."""
+    reads = m.live_reads
+    if not reads:
+        return ("-" if m.row.n_ok == 0 else "not recorded"), ""
+    counts = Counter(reads)
+    if len(counts) == 1:
+        short, whole = shorten(reads[0]), reads[0]
+    else:
+        short = "; ".join(f"{shorten(r)} ({c} of {len(reads)})" for r, c in counts.items())
+        whole = "; ".join(f"{r} ({c} of {len(reads)})" for r, c in counts.items())
+    return short, ("" if whole == short else whole)
+
+
+def lag_text(m: Measured) -> str:
+    """The median values the live reader did not see: `sees all`, `N of M not seen`, flagged
+    when the readback data is not clean; `-` without an ok live read."""
+    lag, logged = m.medians[S.LIVE_LAG_VALUES], m.medians[LIVE_LOGGED]
+    if math.isnan(lag):
+        return "-"
+    text = "sees all" if lag == 0 else f"{count(lag)} of {count(logged)} not seen"
+    if math.isnan(logged) and lag != 0:
+        text = f"{count(lag)} not seen"
+    flag = m.row.unclean
+    return f"{text} ({flag})" if flag else text
+
+
+def live_table(
+    rows: list[Measured],
+) -> tuple[list[str], list[list[str]], list[list[str]], list[bool]]:
+    """The head, the rows as text, each cell's full text where it was cut ("" elsewhere), and
+    which rows are marked (not every cell ok, or the data not clean)."""
+    body, whole, marked = [], [], []
+    for m in rows:
+        row = m.row
+        short, full = live_text(m)
+        body.append([_name(row), short, lag_text(m), f"{row.n_ok} / {row.n}", row.fidelity(),
+                     _others(row)])  # fmt: skip
+        whole.append(["", full, "", "", "", ""])
+        marked.append(row.n_ok < row.n or bool(row.unclean))
+    return LIVE_HEAD, body, whole, marked
