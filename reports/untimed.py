@@ -40,10 +40,9 @@ FLUSHED_SHARE = "flushed_share"  # derived: flushed_values / logged_values
 # Each scenario's own fields (their medians are a row's figures) and the field rows() sorts by.
 FIELDS = {LOOP_OVERHEAD: LOOP_FIELDS, LONG_RUN: MEMORY_FIELDS, CRASH: CRASH_FIELDS}
 METRIC = {LOOP_OVERHEAD: S.OVERHEAD_PCT, LONG_RUN: S.RSS_END_BYTES, CRASH: S.SURVIVED_VALUES}
-# readback's live reader: the values logged when the writer paused (derived from the
-# configuration), whose median not seen (live_lag_values) a row shows.
+# readback's live reader: of the values logged when the writer paused (live_logged_values),
+# the median not seen (live_lag_values) a row shows.
 READBACK = "readback"
-LIVE_LOGGED = "live_logged_values"
 # The longest live reader's answer a table shows whole; longer ones are cut, in full beside.
 LIVE_WIDTH = 40
 # The capability of a framework with a flush() (adapters.base.FLUSH, as declarations name it).
@@ -167,15 +166,6 @@ def _ok_cells(cells: pd.DataFrame, row: Row) -> pd.DataFrame:
     ]
 
 
-def live_logged(params: dict[str, Any]) -> float:
-    """The values logged when readback's writer paused for the live reader: n_runs *
-    n_values // 2, at least 1 (as scenarios/workloads/readback.py pauses); NaN without them."""
-    runs, values = params.get("n_runs"), params.get("n_values")
-    if not (isinstance(runs, int) and isinstance(values, int)):
-        return math.nan
-    return float(max(runs * values // 2, 1))
-
-
 def live_reads(section: Section, seed: int = 0) -> list[Measured]:
     """readback's live reader, configuration by configuration: per framework what it got and
     the median values it did not see (least first; none seen last); [] when no cell recorded
@@ -186,9 +176,12 @@ def live_reads(section: Section, seed: int = 0) -> list[Measured]:
     out = []
     for row in analysis.rows(section, READBACK, metric=S.LIVE_LAG_VALUES, seed=seed):
         lag = row.summary.median if row.summary else math.nan
-        logged = live_logged(section.config_values(READBACK, row.config))
-        reads = tuple(str(v) for v in _ok_cells(cells, row)[S.LIVE_READ] if not is_missing(v))
-        out.append(Measured(row, {S.LIVE_LAG_VALUES: lag, LIVE_LOGGED: logged}, live_reads=reads))
+        ok = _ok_cells(cells, row)
+        logged = float(ok[S.LIVE_LOGGED_VALUES].median()) if len(ok) else math.nan
+        reads = tuple(str(v) for v in ok[S.LIVE_READ] if not is_missing(v))
+        out.append(
+            Measured(row, {S.LIVE_LAG_VALUES: lag, S.LIVE_LOGGED_VALUES: logged}, live_reads=reads)
+        )
     return out
 
 
@@ -449,7 +442,7 @@ def live_text(m: Measured) -> tuple[str, str]:
 def lag_text(m: Measured) -> str:
     """The median values the live reader did not see: `sees all`, `N of M not seen`, flagged
     when the readback data is not clean; `-` without an ok live read."""
-    lag, logged = m.medians[S.LIVE_LAG_VALUES], m.medians[LIVE_LOGGED]
+    lag, logged = m.medians[S.LIVE_LAG_VALUES], m.medians[S.LIVE_LOGGED_VALUES]
     if math.isnan(lag):
         return "-"
     text = "sees all" if lag == 0 else f"{count(lag)} of {count(logged)} not seen"

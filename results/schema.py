@@ -146,17 +146,19 @@ RSS_END_BYTES = "rss_end_bytes"
 LOGGED_VALUES = "logged_values"
 FLUSHED_VALUES = "flushed_values"
 SURVIVED_VALUES = "survived_values"
-# readback: of the values logged when the writer paused half way for a live reader, how
-# many that reader did not see (0: it saw every one)
+# readback: the values logged when the writer paused half way for a live reader, and how
+# many of them that reader did not see (0: it saw every one)
+LIVE_LOGGED_VALUES = "live_logged_values"
 LIVE_LAG_VALUES = "live_lag_values"
 SCENARIO_NUMBERS = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
                     OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
-                    LOGGED_VALUES, FLUSHED_VALUES, SURVIVED_VALUES, LIVE_LAG_VALUES)  # fmt: skip
+                    LOGGED_VALUES, FLUSHED_VALUES, SURVIVED_VALUES, LIVE_LOGGED_VALUES,
+                    LIVE_LAG_VALUES)  # fmt: skip
 # The scenario fields the writer's workload measures and returns (crash's counts come
 # beside a killed writer, the others from the reader).
 WRITER_MEASURED = (LOG_P50_NS, LOG_P99_NS, LOG_MAX_NS, OVERHEAD_PCT, OVERHEAD_MIN_PCT,
                    OVERHEAD_MAX_PCT, STOLEN_CPU_NS, RSS_START_BYTES, RSS_END_BYTES,
-                   RSS_SERIES, LIVE_READ, LIVE_LAG_VALUES)  # fmt: skip
+                   RSS_SERIES, LIVE_READ, LIVE_LOGGED_VALUES, LIVE_LAG_VALUES)  # fmt: skip
 # Scenarios whose cells are not timed comparisons: shown in their own sections, never ranked
 # by tracking_ns (loop_overhead's workload holds untracked work by design).
 NOT_TIMED = frozenset({"fidelity", "loop_overhead", "long_run", "crash"})

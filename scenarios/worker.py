@@ -176,7 +176,8 @@ def write(cell: dict[str, Any]) -> dict[str, Any]:
         finally:
             del adapter.start_run, adapter.end_run
             adapter.__dict__.pop("log", None)
-        result.update({k: live[k] for k in (S.LIVE_READ, S.LIVE_LAG_VALUES) if k in live})
+        fields = (S.LIVE_READ, S.LIVE_LOGGED_VALUES, S.LIVE_LAG_VALUES)
+        result.update({k: live[k] for k in fields if k in live})
         if isinstance(notes, dict):  # the scenario's own fields the workload measured
             for name in S.WRITER_MEASURED:
                 if name in notes:
@@ -239,6 +240,7 @@ def _plan_live_read(adapter: Adapter, after: int, cell: dict[str, Any]) -> dict[
             seen, why = _live_reader(cell)
             state["paused_ns"] = time.perf_counter_ns() - began
             state[S.LIVE_READ] = f"unsupported: {why}" if why else "ok"
+            state[S.LIVE_LOGGED_VALUES] = state["logged"]
             if not why:
                 state[S.LIVE_LAG_VALUES] = state["logged"] - seen
 
