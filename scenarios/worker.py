@@ -13,8 +13,10 @@ themselves and what they started when the manager dies or their deadline passes.
 
 CELL.json holds: framework (a registry name or "module:Class"), workload, params, workdir,
 result and read_result (where to write the writer's and the reader's JSON), read_back_done
-(where the reader says the framework's reader has returned), service_log and
-service_timeout (seconds). The kept server's port is in the environment (SERVICE_PORT_VAR).
+(where the reader says the framework's reader has returned), progress (where a writer
+killed by plan leaves its counts), seed (the cell's own), cell_json (its own path, for a
+live reader) and live_read_timeout, service_log and service_timeout (seconds). The kept
+server's port is in the environment (SERVICE_PORT_VAR).
 
 The writer (DESIGN.md): load -> import_ns; the version lookup, untimed; prepare ->
 prepare_ns; open -> init_ns; the workload -> start_run_ns and end_run_ns (summed) and log_ns
