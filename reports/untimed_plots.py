@@ -60,6 +60,17 @@ def _label_room(labels: Sequence[str]) -> float:
     return min(0.6, 0.065 * max((len(t) for t in labels), default=0) / 7.2 + 0.03)
 
 
+def _bar_axes(ax: Axes, title: str, xlabel: str) -> None:
+    """A panel of labelled horizontal bars: no y ticks (the labels name the bars), a light
+    grid along x behind them."""
+    ax.set_yticks([])
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.grid(axis="x", alpha=0.25)
+    ax.set_axisbelow(True)
+
+
 def _name_failed(ax: Axes, failed: Sequence[Measured], first: int) -> None:
     """Frameworks without a figure, one a bar's place from `first` on: named by their
     outcomes, never dropped."""
@@ -112,12 +123,8 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         ax.axvline(0, color="#555555", linewidth=0.8)
         ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5 - (0.6 if floors else 0.0))
         ax.set_xlim(lowest, highest)
-        ax.set_yticks([])
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("overhead %: tracked loop's wall time / untracked - 1", fontsize=8)
-        ax.set_title(f"{LOOP_OVERHEAD}, {config}", fontsize=9, loc="left")
-        ax.grid(axis="x", alpha=0.25)
-        ax.set_axisbelow(True)
+        _bar_axes(ax, f"{LOOP_OVERHEAD}, {config}",
+                  "overhead %: tracked loop's wall time / untracked - 1")  # fmt: skip
     fig.suptitle(
         "median overhead of tracking a loop (least first); whiskers: the least and most of "
         "any pair of blocks",
@@ -270,12 +277,8 @@ def survival(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         ax.set_xlim(0.0, right)
         ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_yticks([])
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("values read back after the kill, as a share of those logged", fontsize=8)
-        ax.set_title(f"{CRASH}, {config}", fontsize=9, loc="left")
-        ax.grid(axis="x", alpha=0.25)
-        ax.set_axisbelow(True)
+        _bar_axes(ax, f"{CRASH}, {config}",
+                  "values read back after the kill, as a share of those logged")  # fmt: skip
     fig.suptitle(
         "what survived a SIGKILL (most first): coloured, read back; grey, logged but lost; "
         "black tick, flushed before the kill",

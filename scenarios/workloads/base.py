@@ -79,6 +79,24 @@ def floats(seed: int, count: int) -> list[float]:
     return [rng.random() for _ in range(count)]
 
 
+def log_series(t: Adapter, experiment: str, values: Iterable[float]) -> None:
+    """One run, one value per step."""
+    t.start_run(experiment, "run-0", {})
+    for step, value in enumerate(values):
+        t.log({"value": value}, step)
+    t.end_run()
+
+
+def log_rows(
+    t: Adapter, experiment: str, rows: Iterable[dict[str, float]], params: dict[str, Any]
+) -> None:
+    """One run with `params`, one row of values per step."""
+    t.start_run(experiment, "run-0", params)
+    for step, row in enumerate(rows):
+        t.log(row, step)
+    t.end_run()
+
+
 def log_runs(t: Adapter, experiment: str, values: list[list[float]], prefix: str = "") -> None:
     """One run per list, one value per step; the run index as the run's only param."""
     for index, series in enumerate(values):

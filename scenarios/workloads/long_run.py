@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.base import STEPS, Adapter
 from results import schema as S
-from scenarios.workloads.base import Workload, floats
+from scenarios.workloads.base import Workload, floats, log_series
 from scenarios.workloads.own_tree import MemorySampler, rss_bytes
 
 # the loop tells the sampler where it is once per this many steps: no cost per step
@@ -50,10 +50,7 @@ def _run(t: Adapter, values: Any) -> dict[str, Any]:
 
 
 def _expected(t: Adapter, values: Any) -> None:
-    t.start_run("long_run", "run-0", {})
-    for step, value in enumerate(values):
-        t.log({"value": value}, step)
-    t.end_run()
+    log_series(t, "long_run", values)
 
 
 LONG_RUN = Workload(

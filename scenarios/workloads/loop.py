@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from adapters.base import STEPS, Adapter
 from results import schema as S
-from scenarios.workloads.base import Workload, floats
+from scenarios.workloads.base import Workload, floats, log_rows
 from scenarios.workloads.own_tree import others_cpu_ns
 
 
@@ -127,10 +127,7 @@ def _percentile(ordered: Any, share: float) -> int:
 
 
 def _expected(t: Adapter, inputs: LoopInputs) -> None:
-    t.start_run("loop_overhead", "run-0", {"step_us": inputs.step_us})
-    for step, row in enumerate(inputs.rows):
-        t.log(row, step)
-    t.end_run()
+    log_rows(t, "loop_overhead", inputs.rows, {"step_us": inputs.step_us})
 
 
 LOOP_OVERHEAD = Workload(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from adapters.base import MANY_RUNS, STEPS, Adapter
-from scenarios.workloads.base import Workload, floats, log_runs
+from scenarios.workloads.base import Workload, floats, log_rows, log_runs, log_series
 
 
 def _startup_prepare(params: dict[str, Any]) -> dict[str, Any]:
@@ -31,10 +31,7 @@ def _high_frequency_prepare(params: dict[str, Any]) -> list[float]:
 
 
 def _high_frequency_run(t: Adapter, values: list[float]) -> None:
-    t.start_run("high_frequency", "run-0", {})
-    for step, value in enumerate(values):
-        t.log({"value": value}, step)
-    t.end_run()
+    log_series(t, "high_frequency", values)
 
 
 HIGH_FREQUENCY = Workload(
@@ -56,10 +53,7 @@ def _wide_steps_prepare(params: dict[str, Any]) -> list[dict[str, float]]:
 
 
 def _wide_steps_run(t: Adapter, rows: list[dict[str, float]]) -> None:
-    t.start_run("wide_steps", "run-0", {})
-    for step, row in enumerate(rows):
-        t.log(row, step)
-    t.end_run()
+    log_rows(t, "wide_steps", rows, {})
 
 
 WIDE_STEPS = Workload(

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_db import write_suite
 
 from reports import analysis, render, untimed
 from results import schema as S
 from results.cells import load
-from results.store import Store
 
 MS = 1_000_000
 HALF = {"n_runs": 10, "n_values": 10}
@@ -61,7 +61,6 @@ CELLS: dict[str, dict[str, list[tuple[dict[str, int], list[Any]]]]] = {
     },
     "many_runs": {"tracker": [(HALF, [{S.TRACKING_NS: 5 * MS}] * 3)]},
 }
-ROLES = {"tracker": S.REFERENCE, "sqlite": S.FLOOR}
 
 
 def result(fields: dict[str, Any] | str) -> dict[str, Any]:
@@ -74,20 +73,7 @@ def result(fields: dict[str, Any] | str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> render.Report:
-    path = tmp_path_factory.mktemp("live") / "r.db"
-    with Store(f"sqlite:///{path}") as store:
-        suite = store.begin_suite("l-1", {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1}, {})
-        for scenario, frameworks in CELLS.items():
-            for framework, configs in frameworks.items():
-                for config, repetitions in configs:
-                    for rep, fields in enumerate(repetitions):
-                        store.write_cell(
-                            scenario, f"l-1/{framework}/{scenario}/{rep}", suite_id="l-1",
-                            machine="m", framework=framework,
-                            role=ROLES.get(framework, S.TRACKER), config=config,
-                            repetition=rep, result=result(fields),
-                        )  # fmt: skip
-        store.end_suite(suite, {}, interrupted=False)
+    path = write_suite(tmp_path_factory.mktemp("live") / "r.db", "l-1", CELLS, result)
     results = load(os.fspath(path))
     return render.build(results, analysis.sections(results), tmp_path_factory.mktemp("out"), "t")
 

@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_db import write_suite
 
 from reports import analysis, render, untimed
 from results import schema as S
 from results.cells import load
-from results.store import Store
 
 US, MS, MB = 1_000, 1_000_000, 1_000_000
 LOOP = {"n_steps": 1000, "step_us": 100, "n_metrics": 10, "n_blocks": 10}
@@ -129,7 +129,6 @@ CELLS: dict[str, dict[str, Any]] = {
                                                           (200, 210, 220)])],
     },
 }  # fmt: skip
-ROLES = {"tracker": S.REFERENCE, "sqlite": S.FLOOR}
 
 
 def result(fields: dict[str, Any] | str) -> dict[str, Any]:
@@ -144,25 +143,7 @@ def result(fields: dict[str, Any] | str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A results database of one suite holding the cells above."""
-    path = tmp_path_factory.mktemp("untimed") / "r.db"
-    with Store(f"sqlite:///{path}") as store:
-        suite = store.begin_suite(
-            "u-1",
-            {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1},
-            {S.DECLARATIONS: json.dumps(DECLARED)},
-        )
-        for scenario, frameworks in CELLS.items():
-            for framework, configs in frameworks.items():
-                for config, repetitions in configs:
-                    for rep, fields in enumerate(repetitions):
-                        store.write_cell(
-                            scenario, f"u-1/{framework}/{scenario}/{rep}", suite_id="u-1",
-                            machine="m", framework=framework,
-                            role=ROLES.get(framework, S.TRACKER), config=config,
-                            repetition=rep, result=result(fields),
-                        )  # fmt: skip
-        store.end_suite(suite, {}, interrupted=False)
-    return path
+    return write_suite(tmp_path_factory.mktemp("untimed") / "r.db", "u-1", CELLS, result, DECLARED)
 
 
 @pytest.fixture(scope="module")
