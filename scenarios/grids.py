@@ -92,7 +92,7 @@ POW10 = [10**k for k in range(0, 10)]
 QUICK = Grid(
     name="quick",
     doc="every framework once over, 3 ok repetitions of each cell: the README's main job, "
-    "and the fidelity matrix and the long run once, about 30 minutes here",
+    "and the fidelity matrix, the long run and the crash once, about 40 minutes here",
     scenarios={
         "startup": [{}],
         "high_frequency": [{"n_values": 1000}],
