@@ -128,8 +128,15 @@ class SqltrackAdapter(Adapter):
         # a migration's name is a key of sqltrack's applied_migrations (a btree row is at most
         # 2704 bytes): named by a digest, so 1000 new names in one step fit
         digest = hashlib.sha256("\0".join(names).encode()).hexdigest()[:20]
-        with contextlib.redirect_stdout(io.StringIO()):
-            self._setup(self._client, [(f"trackbench_columns_{digest}.sql", script)])
+        from psycopg.errors import UniqueViolation
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._setup(self._client, [(f"trackbench_columns_{digest}.sql", script)])
+        except UniqueViolation:
+            # another writer applied the same script at the same moment and committed it: the
+            # columns are there. Nothing of this run is pending (every step is committed).
+            self._client.rollback()
         self._columns.update(names)
 
     def prepare_experiment(self, experiment: str) -> None:
