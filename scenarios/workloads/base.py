@@ -79,6 +79,14 @@ def floats(seed: int, count: int) -> list[float]:
     return [rng.random() for _ in range(count)]
 
 
+def named_rows(seed: int, n_steps: int, n_metrics: int, width: int) -> list[dict[str, float]]:
+    """`n_steps` rows of `n_metrics` seeded floats, named metric_0.. (`width` digits)."""
+    names = [f"metric_{i:0{width}d}" for i in range(n_metrics)]
+    flat = floats(seed, n_steps * n_metrics)
+    return [dict(zip(names, flat[s * n_metrics : (s + 1) * n_metrics], strict=True))
+            for s in range(n_steps)]  # fmt: skip
+
+
 def log_series(t: Adapter, experiment: str, values: Iterable[float]) -> None:
     """One run, one value per step."""
     t.start_run(experiment, "run-0", {})

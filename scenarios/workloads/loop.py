@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from adapters.base import STEPS, Adapter
 from results import schema as S
-from scenarios.workloads.base import Workload, floats, log_rows
+from scenarios.workloads.base import Workload, log_rows, named_rows
 from scenarios.workloads.own_tree import others_cpu_ns
 
 
@@ -59,10 +59,7 @@ def _prepare(params: dict[str, Any]) -> LoopInputs:
     n_steps, n_metrics, n_blocks = params["n_steps"], params["n_metrics"], params["n_blocks"]
     if n_steps < 1 or n_metrics < 1 or not 1 <= n_blocks <= n_steps:
         raise ValueError("loop_overhead needs n_steps >= n_blocks >= 1 and n_metrics >= 1")
-    names = [f"metric_{i:03d}" for i in range(n_metrics)]
-    flat = floats(7, n_steps * n_metrics)
-    rows = [dict(zip(names, flat[s * n_metrics : (s + 1) * n_metrics], strict=True))
-            for s in range(n_steps)]  # fmt: skip
+    rows = named_rows(7, n_steps, n_metrics, width=3)
     edges = [round(b * n_steps / n_blocks) for b in range(n_blocks + 1)]
     blocks = [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
     return LoopInputs(rows, calibrate(params["step_us"]), blocks, params["step_us"])

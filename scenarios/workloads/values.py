@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from adapters.base import MANY_RUNS, STEPS, Adapter
-from scenarios.workloads.base import Workload, floats, log_rows, log_runs, log_series
+from scenarios.workloads.base import Workload, floats, log_rows, log_runs, log_series, named_rows
 
 
 def _startup_prepare(params: dict[str, Any]) -> dict[str, Any]:
@@ -45,11 +45,7 @@ HIGH_FREQUENCY = Workload(
 
 
 def _wide_steps_prepare(params: dict[str, Any]) -> list[dict[str, float]]:
-    n_metrics = params["n_metrics"]
-    names = [f"metric_{i:04d}" for i in range(n_metrics)]
-    flat = floats(2, params["n_steps"] * n_metrics)
-    return [dict(zip(names, flat[s * n_metrics : (s + 1) * n_metrics], strict=True))
-            for s in range(params["n_steps"])]  # fmt: skip
+    return named_rows(2, params["n_steps"], params["n_metrics"], width=4)
 
 
 def _wide_steps_run(t: Adapter, rows: list[dict[str, float]]) -> None:
