@@ -27,6 +27,7 @@ ADAPTERS: dict[str, str] = {
     "sacred": "adapters.sacred:SacredAdapter",
     "ploomber": "adapters.ploomber:PloomberAdapter",
     "trackio": "adapters.trackio:TrackioAdapter",
+    "swanlab": "adapters.swanlab:SwanlabAdapter",
     "tensorboard": "adapters.tensorboard:TensorboardAdapter",
     "dvclive": "adapters.dvclive:DvcliveAdapter",
 }
