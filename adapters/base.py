@@ -131,6 +131,9 @@ class Adapter:
     array_mechanism: ClassVar[str] = ""
     # Known leftovers (processes, files outside the work directory), for the report.
     leaves_behind: ClassVar[str] = ""
+    # Why a framework stays in the matrix as a historical baseline (its service has closed,
+    # say), or "" for a current one: the report marks its rows and says why.
+    historical: ClassVar[str] = ""
     # Why this framework cannot run here, or "" when it can: its contract test is then an
     # expected failure with this reason, and reports list it with the reason shown.
     broken: ClassVar[str] = ""

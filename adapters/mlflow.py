@@ -204,6 +204,42 @@ class MlflowAdapter(Adapter):
         return out
 
 
+class MlflowAsyncAdapter(MlflowAdapter):
+    """MLflow's asynchronous logging, as it recommends for training loops: the same client and
+    store, log_batch queued for its logging threads."""
+
+    name = "mlflow-async"
+    role = VARIANT
+    env: ClassVar[dict[str, str]] = {
+        **MlflowAdapter.env,
+        # log_batch queues each call and returns (synchronous=False is the default then);
+        # MLflow's own threads commit the queue to the store in batches.
+        "MLFLOW_ENABLE_ASYNC_LOGGING": "true",
+    }
+    # The same store as `mlflow`: each batch its threads write is committed with SQLite's
+    # synchronous=FULL, so once flush() (or a run's end) returns, it survives a power cut;
+    # what is still queued is in memory only.
+    durability = POWER
+    supports = MlflowAdapter.supports | {FLUSH}
+    lacks: ClassVar[dict[str, str]] = {}
+
+    def open(self, workdir: Path, service: Service | None) -> None:
+        """The client, and MLflow's module-level functions pointed at the same store."""
+        super().open(workdir, service)
+        # flush_async_logging() drains the queue of the store of the global tracking URI:
+        # stores are cached per URI, so it is the very store this client queues into.
+        self.lib.set_tracking_uri(self.tracking_uri(self.workdir, service))
+
+    def flush(self) -> None:
+        """mlflow.flush_async_logging(): waits until everything queued is committed."""
+        self.lib.flush_async_logging()
+
+    def finish(self) -> None:
+        """Drain the queue (set_terminated has drained it at each run's end already)."""
+        self.lib.flush_async_logging()
+        super().finish()
+
+
 class OverHttp(MlflowAdapter):
     """The MLflow client talking to a tracking server the worker started on the loopback."""
 

@@ -31,6 +31,11 @@ _PARAMS = "parameters"
 _ARRAYS = "arrays"
 _EXPERIMENT = "experiment"
 FILES = "neptune-files"  # the NPY files log_array saves and uploads, in the work directory
+# Why both Neptune clients stay in the matrix, for the report beside their rows.
+SERVICE_CLOSED = (
+    "Neptune's hosted service closed in March 2026; its offline clients stay as historical "
+    "baselines (comparisons people still cite, MLtraq's among them, have Neptune)"
+)
 
 
 class NeptuneAdapter(Adapter):
@@ -41,9 +46,10 @@ class NeptuneAdapter(Adapter):
     # a buffered file: it reaches the OS when the buffer fills, at run.wait() or at stop();
     # never fsynced (strace; no fsync anywhere in the client)
     durability = PROCESS
-    # 1.x is the last client with an offline mode that writes a local store; 2.x only talks to
-    # the hosted service (and neptune-scale has no offline store at all).
+    # 1.x is the last `neptune` client with an offline mode that writes a local store; 2.x
+    # only talks to the hosted service (neptune-scale, the newer client, has its own adapter).
     requirements = ("neptune==1.14.0.post2",)
+    historical = SERVICE_CLOSED
     env: ClassVar[dict[str, str]] = {
         # No server here: offline mode queues every operation on local disk (synced later by
         # `neptune sync`, never here).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.base import EXACT, POWER, PROCESS, REFERENCE, VARIANT, Adapter, RunData, Service
+from adapters.local_postgres import LEAVES_BEHIND, LocalPostgres
 
 STORE = "tracker.db"  # the database file in the work directory
 
@@ -21,7 +22,7 @@ class TrackerAdapter(Adapter):
     durability = PROCESS
     # its `arrays` and `frames` extras (pyproject.toml); the tracker itself is not on PyPI:
     # the environment gets the working tree's tracker/ and is keyed by a hash of it
-    requirements = ("numpy>=1.26", "pandas>=2.1", "pyarrow>=15")
+    requirements: ClassVar[tuple[str, ...]] = ("numpy>=1.26", "pandas>=2.1", "pyarrow>=15")
     project_packages = ("tracker",)
     fidelity = EXACT
     array_mechanism = "NPY bytes in a SQLite BLOB; over 16 MiB, an NPY file beside the database"
@@ -46,10 +47,13 @@ class TrackerAdapter(Adapter):
     # SQLite's synchronous=NORMAL (process) or FULL (power): tracker.connect(fsync=...)
     fsync = False
 
+    def database(self, workdir: Path, service: Service | None) -> str:
+        """Where the tracker keeps its runs: the embedded database file."""
+        return os.fspath(workdir / STORE)
+
     def open(self, workdir: Path, service: Service | None) -> None:
-        """Create the embedded database file."""
-        self.path = os.fspath(workdir / STORE)
-        self.db = self.lib.connect(self.path, fsync=self.fsync)
+        """Create the database (a file) or the tracker's tables (on a server)."""
+        self.db = self.lib.connect(self.database(workdir, service), fsync=self.fsync)
         self.experiments: dict[str, Any] = {}
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:
@@ -81,7 +85,7 @@ class TrackerAdapter(Adapter):
 
     def read_back(self, workdir: Path, service: Service | None) -> list[RunData]:
         """Every run of every experiment, from a new connection."""
-        db = self.lib.connect(os.fspath(workdir / STORE))
+        db = self.lib.connect(self.database(workdir, service))
         try:
             runs = []
             for exp_name in db.experiments():
@@ -101,3 +105,19 @@ class TrackerFsyncAdapter(TrackerAdapter):
     role = VARIANT
     durability = POWER  # tracker.connect(fsync=True): SQLite synchronous=FULL
     fsync = True
+
+
+class TrackerPostgresqlAdapter(LocalPostgres, TrackerAdapter):
+    """The reference tracker on the cell's PostgreSQL server, the one SQLTrack runs on."""
+
+    name = "tracker-postgresql"
+    role = VARIANT
+    durability = POWER  # PostgreSQL at its defaults: each commit is fsynced before it returns
+    # the tracker's `sql` extra (pyproject.toml): SQLAlchemy and psycopg 3 (libpq in the wheel)
+    requirements = (*TrackerAdapter.requirements, "sqlalchemy>=2.0", "psycopg[binary]>=3.1")
+    array_mechanism = "NPY bytes in a BYTEA; over 16 MiB, in 16 MiB pieces of a chunks table"
+    leaves_behind = LEAVES_BEHIND
+
+    def database(self, workdir: Path, service: Service | None) -> str:
+        """The cell's server."""
+        return self.server_url(service)

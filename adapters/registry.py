@@ -10,6 +10,7 @@ ADAPTERS: dict[str, str] = {
     # the reference tracker and the floors it is measured against
     "tracker": "adapters.reference:TrackerAdapter",
     "tracker-fsync": "adapters.reference:TrackerFsyncAdapter",
+    "tracker-postgresql": "adapters.reference:TrackerPostgresqlAdapter",
     "sqlite": "adapters.floors:SqliteFloor",
     "numpy": "adapters.floors:NumpyFloor",
     # the harness's own cost: an adapter that does nothing
@@ -18,6 +19,7 @@ ADAPTERS: dict[str, str] = {
     "mltraq": "adapters.mltraq:MltraqAdapter",
     "mlflow": "adapters.mlflow:MlflowAdapter",
     "mlflow-server": "adapters.mlflow:MlflowServerAdapter",
+    "mlflow-async": "adapters.mlflow:MlflowAsyncAdapter",
     "wandb": "adapters.wandb:WandbAdapter",
     "neptune": "adapters.neptune:NeptuneAdapter",
     "aim": "adapters.aim:AimAdapter",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,9 +24,8 @@ from adapters.base import (
     Service,
     Unsupported,
 )
+from adapters.local_postgres import LEAVES_BEHIND, LocalPostgres
 
-# The project's own server launcher (stdlib only), run as a script by the venv's Python.
-_POSTGRES = Path(__file__).resolve().parent.parent / "scenarios" / "postgres.py"
 # sqltrack puts metric names into SQL text unquoted, so only plain lower-case identifiers work;
 # the metrics table's own columns are taken.
 NO_ARRAYS = "SQLTrack stores metrics as columns and has no blob or artifact API"
@@ -36,7 +33,7 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _TAKEN = frozenset({"run_id", "step", "progress"})
 
 
-class SqltrackAdapter(Adapter):
+class SqltrackAdapter(LocalPostgres, Adapter):
     """SQLTrack's Experiment/Run API on PostgreSQL (the only database it supports)."""
 
     name = "sqltrack"
@@ -60,11 +57,7 @@ class SqltrackAdapter(Adapter):
     )
     array_mechanism = "none: " + NO_ARRAYS
     lacks: ClassVar[dict[str, str]] = {ARRAYS: NO_ARRAYS, LARGE_ARRAYS: NO_ARRAYS}
-    leaves_behind = (
-        "no process, and cluster, socket and files all in the work directory; but a server "
-        "stopped with SIGKILL cannot free its shared memory: one 56-byte System V segment and "
-        "~1-3 MB of /dev/shm/PostgreSQL.* files per cell (none with a SIGINT/SIGTERM stop)"
-    )
+    leaves_behind = LEAVES_BEHIND
 
     def load(self) -> None:
         """Import sqltrack (and psycopg with it)."""
@@ -73,32 +66,6 @@ class SqltrackAdapter(Adapter):
 
         self._sqltrack = sqltrack
         self._setup = setup
-
-    def service_argv(self, workdir: Path, port: int) -> list[str] | None:
-        """A throwaway cluster in the work directory, served as `postgres` on 127.0.0.1:port."""
-        # The server runs as the unprivileged `postgres` user, which must be able to reach its
-        # data directory inside the work directory (temporary directories are 0700).
-        workdir = Path(workdir).resolve()
-        if os.geteuid() == 0:
-            workdir.chmod(0o711)  # traverse only: the server's own folder is handed over below
-            for folder in workdir.parents:
-                if not folder.stat().st_mode & 0o001:
-                    raise RuntimeError(
-                        f"the postgres user cannot reach the work directory: {folder} is not "
-                        "traversable by others (create cell directories with mode 0711)"
-                    )
-        self._pgdata = workdir / "pg" / "data"
-        # initdb on first start, then exec the server in the foreground, at PostgreSQL's
-        # default durability (every commit fsynced), as a team's server runs.
-        return [sys.executable, "-I", os.fspath(_POSTGRES), os.fspath(self._pgdata), str(port)]
-
-    def service_ready(self, service: Service) -> bool:
-        """Whether the server says it accepts connections (postmaster.pid's status line)."""
-        try:
-            lines = (self._pgdata / "postmaster.pid").read_text().splitlines()
-        except OSError:
-            return False
-        return len(lines) >= 8 and lines[7].strip() == "ready"
 
     def open(self, workdir: Path, service: Service | None) -> None:
         """Connect and create sqltrack's base schema (its `setup` command)."""

@@ -163,6 +163,7 @@ class Row:
     durability: str = ""
     loss: str = ""  # what a lossy framework loses, as its adapter documents it
     loaded: int = 0  # ok cells measured under load (LOADED_SHARE)
+    historical: bool = False  # a historical baseline (its adapter says why)
 
     @property
     def unranked(self) -> str:
@@ -217,6 +218,11 @@ def declared(section: Section, name: str) -> dict[str, Any]:
     return out
 
 
+def historical(section: Section) -> dict[str, str]:
+    """Frameworks kept as historical baselines, and why (as their adapters declared)."""
+    return {f: str(w) for f, w in sorted(declared(section, "historical").items()) if w}
+
+
 def readers(section: Section) -> dict[str, str]:
     """Frameworks whose data is read back by something other than their own reader, and
     what reads it (as their adapters declared when the suite ran)."""
@@ -250,6 +256,7 @@ def _counts(values: Any, order: tuple[str, ...]) -> dict[str, int]:
 def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int = 0) -> list[Row]:
     """Rows of one scenario: per configuration, fastest first, failed frameworks last."""
     cells = section.cells[section.cells[SCENARIO] == scenario]
+    past = historical(section)
     out: list[Row] = []
     for config in section.configs(scenario):
         here = cells[cells[CONFIG] == config]
@@ -284,6 +291,7 @@ def rows(section: Section, scenario: str, metric: str = HEADLINE_NS, seed: int =
                     durability=", ".join(sorted({d for d in mine[S.DURABILITY] if d})),
                     loss=", ".join(dict.fromkeys(str(r) for r in lossy[S.REASON] if r)),
                     loaded=loaded,
+                    historical=framework in past,
                 )
             )
         ranked = {r.framework: r for r in partial if not r.unranked}

@@ -166,6 +166,10 @@ def headline_text(section: Section, scenario: str) -> str:
     if others:
         listed = "; ".join(f"{name}: {reader}" for name, reader in others.items())
         text += f" Not read by the framework's own reader: {listed}."
+    past = analysis.historical(section)
+    if past:
+        listed = "; ".join(f"{name}: {why}" for name, why in past.items())
+        text += f" Historical baselines, marked so in the table: {listed}."
     return text
 
 
@@ -186,6 +190,14 @@ TABLE_HEAD = [
 ]
 
 
+def _framework_cell(row: Row) -> str:
+    """The framework's name, with its role unless a tracker's, and a historical mark."""
+    marks = [] if row.role == S.TRACKER else [row.role]
+    if row.historical:
+        marks.append("historical")
+    return f"{row.framework} ({', '.join(marks)})" if marks else row.framework
+
+
 def table_cells(row: Row) -> list[str]:
     """One row of a scenario table, as text."""
     s = row.summary
@@ -200,7 +212,7 @@ def table_cells(row: Row) -> list[str]:
         other.append(f"under load {row.loaded}/{row.n_ok}")
     return [
         row.config,
-        row.framework if row.role == S.TRACKER else f"{row.framework} ({row.role})",
+        _framework_cell(row),
         row.version or "unknown",
         f"{row.n_ok} / {row.n}",
         *numbers,

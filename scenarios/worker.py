@@ -75,6 +75,7 @@ def describe(names: list[str]) -> dict[str, dict[str, Any]]:
             "reader": cls.reader,
             "array_mechanism": cls.array_mechanism,
             "leaves_behind": cls.leaves_behind,
+            "historical": cls.historical,
             "broken": cls.broken,
             "project_packages": list(cls.project_packages),
             "service": has_service(cls),

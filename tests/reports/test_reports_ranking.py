@@ -56,3 +56,24 @@ def test_a_reader_that_is_not_the_framework_s_own_is_named(tmp_path: Path) -> No
     assert text.startswith("Seconds are read_ns")
     assert text.endswith(f"Not read by the framework's own reader: {FAKE}:ParsedMemory: "
                          "the test's unpickler.")  # fmt: skip
+
+
+def test_a_historical_baseline_is_marked_beside_its_rows(tmp_path: Path) -> None:
+    from reports import render
+
+    db = tmp_path / "r.db"
+    current, retired = f"{FAKE}:Memory", f"{FAKE}:Retired"
+    options = runner.Options(
+        frameworks=[current, retired], scenarios=["high_frequency"], repeat=1,
+        overrides={"high_frequency": {"n_values": [10]}}, db=f"sqlite:///{db}",
+        python=sys.executable, command="pytest",
+    )  # fmt: skip
+    assert runner.run_suite(options, stream=io.StringIO()).outcomes == {"ok": 2}
+    (section,) = analysis.sections(load(os.fspath(db)))
+    cells = {r.framework: render.table_cells(r) for r in analysis.rows(section, "high_frequency")}
+    assert cells[retired][1] == f"{retired} (historical)"
+    assert cells[current][1] == current
+    text = render.headline_text(section, "high_frequency")
+    assert text.endswith(
+        f"Historical baselines, marked so in the table: {retired}: its service closed."
+    )

@@ -527,6 +527,12 @@ class ParsedMemory(Memory):
     reader = "the test's unpickler"
 
 
+class Retired(Memory):
+    """Memory, declared a historical baseline."""
+
+    historical = "its service closed"
+
+
 class Hanger(Memory):
     """Hangs in the workload with two children, one of which ignores SIGTERM."""
 
