@@ -184,15 +184,15 @@ for step in range(int(sys.argv[2])):
 a.end_run()
 a.finish()
 """
-    counts = {}
+    python = envs.ensure("neptune-scale").python
+    strace = shutil.which("strace")
+    assert strace is not None
+    prelude = f"import sys; sys.path.append({str(envs.ROOT)!r})\n"
+    counts: dict[int, int] = {}
     for n in (50, 150):
         workdir = tmp_path / f"work{n}"
         workdir.mkdir()
         trace = tmp_path / f"strace{n}.txt"
-        python = envs.ensure("neptune-scale").python
-        strace = shutil.which("strace")
-        assert strace is not None
-        prelude = f"import sys; sys.path.append({str(envs.ROOT)!r})\n"
         proc = subprocess.run(
             [strace, "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace),
              str(python), "-I", "-c", prelude + code, str(workdir), str(n)],
@@ -203,8 +203,23 @@ a.finish()
         if proc.returncode != 0 and "ptrace" in proc.stderr:
             pytest.skip(f"strace cannot trace here: {proc.stderr.strip()[:200]}")
         assert proc.returncode == 0, proc.stderr[-2000:]
-        counts[n] = sum("fdatasync(" in line or "fsync(" in line for line in trace.open())
+        lines = trace.read_text().splitlines()
+        counts[n] = sum("fdatasync(" in line or "fsync(" in line for line in lines)
     assert counts[150] - counts[50] >= 100, counts
+
+
+def test_fidelity_matrix_keeps_every_kind(tmp_path: Path) -> None:
+    """The values that break trackers, one call each: neptune-scale stores every kind as it
+    was given (non-finite floats, 300-character and non-ASCII names, 1000 metrics in a step,
+    steps with gaps, int64 extremes, arrays of each dtype); 4 writers starting one new
+    experiment at once each write their own file."""
+    cell = run_cell("neptune-scale", tmp_path, "fidelity")
+    result = cell.result
+    assert result["outcome"] == "ok", cell.stderr
+    assert set(result["fidelity_matrix"].values()) == {"kept"}, result["fidelity_matrix"]
+    assert (result["fidelity"], result["concurrent_start"]) == (EXACT, "safe")
+    assert cell.outside_paths == []
+    assert result["leftover_processes"] == 0
 
 
 # the crash cell: seed 0 kills the writer after 99 values
