@@ -81,7 +81,7 @@ def test_stays_in_the_work_directory(contract: Isolated) -> None:
     assert contract.outside_paths == []
     assert contract.result["outside_files"] == 0
     assert contract.result["leftover_processes"] == 0
-    assert sorted(p.name for p in contract.workdir.iterdir()) == [FILES, LOG_DIRECTORY]
+    assert sorted(p.name for p in contract.workdir.iterdir()) == [LOG_DIRECTORY, FILES]
     (run_dir,) = (contract.workdir / LOG_DIRECTORY).iterdir()
     assert run_dir.name.startswith("trackbench_offline_run-0_")  # project, run id, time in ns
     assert [p.name for p in run_dir.iterdir()] == [DB_NAME]
