@@ -22,6 +22,7 @@ ADAPTERS: dict[str, str] = {
     "mlflow-async": "adapters.mlflow:MlflowAsyncAdapter",
     "wandb": "adapters.wandb:WandbAdapter",
     "neptune": "adapters.neptune:NeptuneAdapter",
+    "neptune-scale": "adapters.neptune_scale:NeptuneScaleAdapter",
     "aim": "adapters.aim:AimAdapter",
     "comet": "adapters.comet:CometAdapter",
     "fasttrackml": "adapters.fasttrackml:FasttrackmlAdapter",
