@@ -35,8 +35,8 @@ class MlflowAdapter(Adapter):
     # SQLite's default, synchronous=FULL, one commit per call (strace: 1,496 fdatasync calls
     # for 100 values)
     durability = POWER
-    # 3.18.0 is on PyPI, but the mlflow-skinny==3.18.0 it pins is not: 3.17.2 is the newest
-    # that installs.
+    # 3.18.0 is on PyPI, and now its mlflow-skinny too, but not the mlflow-tracing==3.18.0 it
+    # also pins (checked 2026-12-03 with `uv pip compile`): 3.17.2 is the newest that installs.
     requirements: ClassVar[tuple[str, ...]] = ("mlflow==3.17.2",)
     env: ClassVar[dict[str, str]] = {
         # Telemetry is on by default: it phones home and writes an installation id under

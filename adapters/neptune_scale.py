@@ -1,4 +1,4 @@
-"""neptune-scale (the Neptune 3.x client) in offline mode: one SQLite operation log per run.
+"""neptune-scale (Neptune's newer client) in offline mode: one SQLite operation log per run.
 
 Neptune's hosted service closed in March 2026; neptune-scale stays here as a historical
 baseline, since people still compare trackers against Neptune. Offline, `Run(mode="offline")`
@@ -32,6 +32,7 @@ from adapters.base import (
     Service,
     save_npy,
 )
+from adapters.neptune import SERVICE_CLOSED
 
 # Where each kind of value goes inside a run (the Neptune 1.x adapter's namespaces), so names
 # of different kinds never collide.
@@ -57,6 +58,7 @@ class NeptuneScaleAdapter(Adapter):
     # at every commit. strace: 111 fdatasync calls for 100 values, 1020 for 1000.
     durability = POWER
     requirements = ("neptune-scale==0.30.0",)
+    historical = SERVICE_CLOSED
     env: ClassVar[dict[str, str]] = {
         # No service here: offline stores the operations locally and starts no sync process.
         # The adapter passes mode="offline" itself; this also keeps any Run made without a
