@@ -29,6 +29,7 @@ ADAPTERS: dict[str, str] = {
     "trackio": "adapters.trackio:TrackioAdapter",
     "tensorboard": "adapters.tensorboard:TensorboardAdapter",
     "dvclive": "adapters.dvclive:DvcliveAdapter",
+    "clearml": "adapters.clearml:ClearmlAdapter",
 }
 
 
