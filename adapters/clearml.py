@@ -46,6 +46,17 @@ sdk.development.detect_with_pip_freeze: "{workdir}/clearml-no-requirements.txt"
 """
 
 
+def _write_config(path: Path, text: str) -> None:
+    """Write ClearML's configuration file whole: several writer processes (concurrency) and
+    the reader load the adapter, and none may read a half-written file."""
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    staged = path.with_name(f"{path.name}.{os.getpid()}")
+    staged.write_text(text, encoding="utf-8")
+    os.replace(staged, path)
+
+
 def session_folders(workdir: Path) -> list[Path]:
     """Every offline session in the work directory: its zip, or the folder a killed writer
     left without one (Task.import_offline_session takes either)."""
@@ -147,10 +158,19 @@ class ClearmlAdapter(Adapter):
         "TMPDIR": "{workdir}/" + STAGING,
         # "ClearML new package available" messages (the check itself is stopped in load()).
         "CLEARML_SUPPRESS_UPDATE_MESSAGE": "1",
-        # ClearML's console lines ("ClearML Task: created new task id=...") at WARNING only.
+        # ClearML's own logging at WARNING: no INFO line on stderr such as "NaN value
+        # encountered. Reporting it as '0.0'" (the task id and the session zip's path are
+        # print()s to stdout, and stay).
         "CLEARML_LOG_LEVEL": "WARNING",
-        "DO_NOT_TRACK": "true",
     }
+    # Left at ClearML's Linux default (development.report_use_subprocess: true): reports go
+    # through a pipe to a forked reporting subprocess that writes metrics.jsonl; it is the
+    # tracking work itself. The subprocess writes on a fixed 5 s period (Reporter's
+    # _flush_frequency = 5.0), and a flush does not wake it: the flush event is a
+    # threading.Event of the writer's process (set_subprocess_mode shares the queue and the
+    # "empty" and stop events, not _flush_event). So flush(wait_for_uploads=True) waits ~5 s
+    # and close() ~10 s (flush, then the subprocess's last period), against ~0.01 s each with
+    # the thread reporter (report_use_subprocess: false), measured with one value.
     # MANY_RUNS: Task.close() ends the main Task so that "we can close a main task and start
     # a new one" (task.py __shutdown); each Task.init then makes a new session. CONCURRENCY:
     # every writer's Task has its own session folder under the one cache directory. Large
@@ -161,7 +181,8 @@ class ClearmlAdapter(Adapter):
         "NaN, +inf and -inf are reported as 0.0 (ClearML's default_nan_value and "
         "default_inf_value, ScalarEvent: 'Use clearml.Logger.set_reporting_nan_value to "
         "assign another value'); every other float64 is kept exactly (JSON repr text in "
-        "metrics.jsonl), -0.0 included; params come back exact through cast_basic_type; "
+        "metrics.jsonl), -0.0 included; int, float, str and bool params come back exact "
+        "through ClearML's cast_basic_type; "
         "arrays are .npz files (numpy.savez_compressed), dtype and shape kept"
     )
     array_mechanism = (
@@ -177,7 +198,7 @@ class ClearmlAdapter(Adapter):
         workdir = Path(os.environ["CLEARML_CONFIG_FILE"]).parent
         # tempfile ignores a TMPDIR that does not exist (and caches its choice on first use)
         Path(os.environ["TMPDIR"]).mkdir(parents=True, exist_ok=True)
-        (workdir / CONFIG).write_text(CONFIG_TEXT.format(workdir=workdir), encoding="utf-8")
+        _write_config(workdir / CONFIG, CONFIG_TEXT.format(workdir=workdir))
         from clearml import Task
         from clearml.config.cache import SessionCache
         from clearml.utilities.check_updates import CheckPackageUpdates
