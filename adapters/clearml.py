@@ -66,12 +66,16 @@ def session_folders(workdir: Path) -> list[Path]:
     return [zips.get(key) or folders[key] for key in sorted(zips.keys() | folders.keys())]
 
 
+def _open_bytes(path: Path) -> IO[bytes]:
+    return path.open("rb")
+
+
 @contextlib.contextmanager
 def _opened(session: Path) -> Iterator[dict[str, Callable[[], IO[bytes]]]]:
     """Each file of a session zip or folder by its relative path: a function opening it."""
     if session.is_dir():
         files = (p for p in session.rglob("*") if p.is_file())
-        yield {p.relative_to(session).as_posix(): partial(p.open, "rb") for p in files}
+        yield {p.relative_to(session).as_posix(): partial(_open_bytes, p) for p in files}
         return
     import zipfile  # read back only
 
