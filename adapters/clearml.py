@@ -150,7 +150,9 @@ class ClearmlAdapter(Adapter):
     # flush is in the OS's page cache: it survives the process, not a power cut.
     durability = PROCESS
     env: ClassVar[dict[str, str]] = {
-        # Offline mode: no server is ever contacted; tasks get "offline-<hex>" ids.
+        # Offline mode: no server is ever contacted; tasks get "offline-<hex>" ids. Read at
+        # import (InterfaceBase._offline_mode, Session._offline_mode), so the SDK starts
+        # offline; Task.set_offline(True) is the same switch, made after the import.
         "CLEARML_OFFLINE_MODE": "1",
         # The cache's offline/ folder is where sessions go; the default is
         # $TMPDIR/clearml_cache (config/defs.py DEFAULT_CACHE_DIR).
