@@ -33,6 +33,7 @@ ADAPTERS: dict[str, str] = {
     "swanlab": "adapters.swanlab:SwanlabAdapter",
     "tensorboard": "adapters.tensorboard:TensorboardAdapter",
     "dvclive": "adapters.dvclive:DvcliveAdapter",
+    "clearml": "adapters.clearml:ClearmlAdapter",
 }
 
 
