@@ -118,8 +118,10 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         for m in floors:
             level = m.medians[S.OVERHEAD_PCT]
             ax.axvline(level, color=look[m.framework].colour, linestyle="--", linewidth=1.1)
-            ax.text(level, -0.6, f" {m.framework} (floor) {_pct(level)}", fontsize=7,
-                    va="bottom", color=look[m.framework].colour)  # fmt: skip
+        if floors:  # one label for them all: floors lie close together, labels would overlap
+            named = ", ".join(f"{m.framework} {_pct(m.medians[S.OVERHEAD_PCT])}" for m in floors)
+            ax.text(max(m.medians[S.OVERHEAD_PCT] for m in floors), -0.6, f" floors: {named}",
+                    fontsize=7, va="bottom", color="#555555")  # fmt: skip
         ax.axvline(0, color="#555555", linewidth=0.8)
         ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5 - (0.6 if floors else 0.0))
         ax.set_xlim(lowest, highest)

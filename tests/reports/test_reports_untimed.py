@@ -250,7 +250,7 @@ def test_the_overhead_bars_are_sorted_and_labelled(report: render.Report) -> Non
         "mltraq  +40.0%  (log() p99 30.0 µs)  not ranked: 1 ok &lt; 3",
     ]
     shown = [t for _, t in texts]
-    assert " sqlite (floor) +0.250%" in shown  # the floor is the limit, not a bar
+    assert " floors: sqlite +0.250%" in shown  # the floors are the limit, not bars
     assert "mlflow: crash" in shown  # no figure, still named
 
 

@@ -10,6 +10,7 @@ from scenarios import estimates, grids, plan, workloads
 FRAMEWORKS = [
     "tracker", "sqlite", "numpy", "mltraq", "mlflow", "wandb", "neptune", "aim", "comet",
     "fasttrackml", "sqltrack", "sacred", "ploomber", "trackio", "tensorboard", "dvclive",
+    "swanlab", "clearml", "neptune-scale",
 ]  # fmt: skip
 # Issue 10 set 15 minutes on a 2-core machine once built; issue 11 added what frameworks can
 # do (concurrency and large arrays for 6 more frameworks each) and the fidelity matrix (one
@@ -17,7 +18,14 @@ FRAMEWORKS = [
 # Issue 15 added wide_steps, loop_overhead and long_run: estimated at 24 minutes more, where
 # a wide step is estimated as 1000 values logged one by one (MLflow's writer took 4 s for
 # 10 steps of 1000, estimated at 47 s), so the estimate errs long.
-QUICK_BUDGET_S = 42 * 60
+# Issue 16 added SwanLab, ClearML and neptune-scale, and the estimates now count the reader's
+# process and the manager's work per cell (measured: the quick suite of the 16 frameworks
+# before took 61 minutes here on 2026-12-03, estimated at 56 by these rules): 76 minutes.
+QUICK_BUDGET_S = 80 * 60
+# Frameworks whose 3 repetitions the quick grid's framework budget cuts, and why: they are
+# measured once per configuration there, never ranked on fewer than 3 (the standard grid
+# runs them all).
+CUT_BY_BUDGET = {"clearml": "a Task's close() takes about 10 s (its reporter writes every 5 s)"}
 
 
 @pytest.mark.parametrize("grid", list(grids.GRIDS.values()), ids=list(grids.GRIDS))
@@ -41,10 +49,11 @@ def test_quick_grid_is_what_issue_4_asks() -> None:
     assert all(len(configs) == 1 for configs in quick.scenarios.values())
 
 
-def test_quick_grid_fits_in_eighteen_minutes_with_every_repetition() -> None:
-    """Cells x per-cell estimates (peers.md medians), for every registered framework the quick
-    grid runs, with what each declares: within 18 minutes, and none of its repetitions cut by
-    the budget (nothing may be ranked on fewer than 3)."""
+def test_quick_grid_fits_its_budget_with_every_repetition() -> None:
+    """Cells x per-cell estimates (peers.md medians and the reader's and the manager's share
+    measured on a whole quick suite), for every registered framework the quick grid runs,
+    with what each declares: within QUICK_BUDGET_S, and no framework's repetitions cut by the
+    framework budget but those of CUT_BY_BUDGET."""
     from scenarios import envs
 
     declared = envs.describe()
@@ -53,11 +62,16 @@ def test_quick_grid_fits_in_eighteen_minutes_with_every_repetition() -> None:
     cells = plan.plan_cells(list(supports), plan.scenario_configs(grids.QUICK), 3)
     # 10 sampled scenarios, 3 repetitions each; the fidelity matrix, the long run, the crash once
     assert len(cells) == len(supports) * (10 * 3 + 3)
-    harness = len(cells) * 0.05  # the manager's own work per cell: spawn, snapshots, write
-    total = estimates.estimate_suite_seconds(grids.QUICK, supports) + harness
+    total = estimates.estimate_suite_seconds(grids.QUICK, supports)
     assert total <= QUICK_BUDGET_S, f"the quick grid is estimated at {total:.0f} s"
     unlimited = grids.QUICK._replace(framework_budget=float("inf"))
-    assert estimates.estimate_suite_seconds(unlimited, supports) + harness == total
+    cut = {
+        name
+        for name in supports
+        if estimates.estimate_suite_seconds(grids.QUICK, {name: supports[name]})
+        < estimates.estimate_suite_seconds(unlimited, {name: supports[name]})
+    }
+    assert cut == set(CUT_BY_BUDGET)
 
 
 def test_standard_covers_the_mltraq_benchmark() -> None:

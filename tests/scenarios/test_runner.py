@@ -213,11 +213,11 @@ def test_a_slow_small_configuration_stops_the_climb(tmp_path: Path) -> None:
 
 def test_the_eta_skips_what_the_runner_skips(tmp_path: Path) -> None:
     """One rule: the cells the estimate prices at 0 are the cells the runner stores as
-    skipped, when every cell takes what it was estimated to take."""
+    skipped, when every cell's writer takes what it was estimated to take."""
     spec = {"high_frequency": [{"n_values": 10}, {"n_values": 100}, {"n_values": 1000}]}
 
     def answer(fw: str, sc: str, params: dict[str, Any]) -> dict[str, Any]:
-        return ok_result(wall_s=estimates.estimate_seconds(fw, sc, params))
+        return ok_result(wall_s=estimates.writer_seconds(fw, sc, params))
 
     fake = FakeCells(answer)
     opts = options(tmp_path / "r.db", spec=spec, scenarios=(), repeat=3, framework_budget=5,
