@@ -21,9 +21,10 @@ from scenarios import envs, workloads
 
 # capability -> the smallest cell of the scenario that needs it, at the declared sizes
 CAPABILITY_CELLS: dict[str, tuple[str, dict[str, Any]]] = {
-    CONCURRENCY: ("concurrency", {"n_processes": 3, "n_runs": 2, "n_values": 5}),
+    CONCURRENCY: ("concurrency", {"n_processes": 3, "n_runs": 1, "n_values": 5}),
     LARGE_ARRAYS: ("large_array", {"n_elements": 100_000_000}),
-    MANY_RUNS: ("many_runs", {"n_runs": 5, "n_values": 3}),
+    # two runs in one process show it (ClearML's close() alone takes ~10 s a run)
+    MANY_RUNS: ("many_runs", {"n_runs": 2, "n_values": 3}),
     # killed mid-run at a point the cell's seed chooses: everything flushed must survive
     FLUSH: ("crash", {"n_values": 200, "flush_every": 20}),
 }

@@ -66,15 +66,20 @@ print(count(src), count(bad))
 CRASH = {"n_values": 200, "flush_every": 20}
 
 
-def test_a_killed_run_of_99_values_leaves_an_empty_log(tmp_path: Path) -> None:
-    """SwanLab has no flush: the record log reaches the OS a Python buffer at a time, and
-    99 values do not fill one; killed, the writer leaves a log without even its header,
-    which SwanLab's own reader refuses."""
+def test_a_killed_run_keeps_only_what_filled_its_buffer(tmp_path: Path) -> None:
+    """SwanLab has no flush: the record log reaches the OS one Python file buffer at a time,
+    and the 99 values fill about one (how many depends on the records' paths). Killed,
+    the writer loses the buffer's tail; what reached the OS reads back exactly, and a log
+    without even its header is refused by SwanLab's own reader."""
     cell = run_cell("swanlab", tmp_path, "crash", CRASH)
     result = cell.result
     assert result["outcome"] == "ok", cell.stderr
     assert (result["logged_values"], result["flushed_values"]) == (99, 0)  # no flush of its own
-    assert (result["store_opens"], result["survived_values"]) == (False, 0)
-    assert "header is 0 bytes" in result["reason"]
+    assert result["survived_values"] < result["logged_values"]
     (log,) = (cell.workdir / LOG_DIR).glob("run-*/run-*.swanlab")
-    assert log.stat().st_size == 0
+    if log.stat().st_size == 0:
+        assert (result["store_opens"], result["survived_values"]) == (False, 0)
+        assert "header is 0 bytes" in result["reason"]
+    else:
+        assert result["store_opens"]
+        assert result["fidelity"] == EXACT, result["reason"]  # what survived, as logged
