@@ -32,13 +32,10 @@ from adapters.base import (
     Service,
     save_npy,
 )
-from adapters.neptune import SERVICE_CLOSED
 
-# Where each kind of value goes inside a run (the Neptune 1.x adapter's namespaces), so names
-# of different kinds never collide.
-_METRICS = "metrics"
-_PARAMS = "parameters"
-_ARRAYS = "arrays"
+# the Neptune 1.x adapter's namespaces inside a run, so names of different kinds never collide
+from adapters.neptune import _ARRAYS, _METRICS, _PARAMS, SERVICE_CLOSED
+
 PROJECT = "trackbench/offline"  # offline mode needs a "workspace/project"; never contacted
 LOG_DIRECTORY = ".neptune"  # in the work directory: one folder per run, its SQLite file inside
 DB_NAME = "run_operations.sqlite3"
