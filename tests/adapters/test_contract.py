@@ -30,6 +30,12 @@ CAPABILITY_CELLS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Races inside a framework that fail a cell now and then, whatever the harness does; the
+# cell is then a crash in a suite, as it is for a user. (framework, scenario) -> what the
+# reason names. DVCLive: Live.end() checks, then removes, a project-wide signal file.
+KNOWN_RACES = {("dvclive", "concurrency"): "DVCLIVE_STEP_COMPLETED"}
+
+
 def _declared_capabilities() -> list[Any]:
     described = envs.describe(list(ADAPTERS))
     return [
@@ -61,6 +67,9 @@ def test_declared_capability(
     scenario, params = CAPABILITY_CELLS[capability]
     info = envs.declared(name)
     result = run_contract(name, scenario, params)
+    race = KNOWN_RACES.get((name, scenario))
+    if race and result["outcome"] == "crash" and race in str(result["reason"]):
+        pytest.xfail(f"{name}'s own race on {race}: {str(result['reason'])[-300:]}")
     assert result["outcome"] == "ok", f"{name} {scenario}: {result['outcome']}: {result['reason']}"
     allowed = {info["fidelity"], "exact"} if info["fidelity"] == "lossy" else {info["fidelity"]}
     if capability == FLUSH and info.get("flush_note") and result["fidelity"] == "wrong_data":
