@@ -105,8 +105,11 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
-def sections(results: Results, suite_ids: list[str] | None = None) -> list[Section]:
-    """One section per (suite, machine): the given suites, or each machine's latest suite."""
+def sections(
+    results: Results, suite_ids: list[str] | None = None, combine: bool = False
+) -> list[Section]:
+    """One section per (suite, machine): the given suites, or each machine's latest suite;
+    with `combine`, the given suites of each machine as one (their commits must agree)."""
     cells = results.cells
     if suite_ids:
         for sid in suite_ids:
@@ -119,6 +122,8 @@ def sections(results: Results, suite_ids: list[str] | None = None) -> list[Secti
                 latest[machine] = sid
         order = results.suite_ids()
         chosen = sorted(set(latest.values()), key=order.index)
+    if combine:
+        return _combined(results, chosen)
     out = []
     for sid in chosen:
         of_suite = cells[cells[S.SUITE_ID] == sid]
@@ -130,6 +135,28 @@ def sections(results: Results, suite_ids: list[str] | None = None) -> list[Secti
             out.append(Section(sid, machine, runs, part, results.scenario_params))
     if not out:
         raise UsageError(f"{results.url} holds no results yet: run `trackbench run` first")
+    return out
+
+
+def _combined(results: Results, chosen: list[str]) -> list[Section]:
+    """The chosen suites pooled per machine: one section each, its id the suites' ids joined
+    by `+`; refused when they ran different code (a pooled sample would mix commits)."""
+    if len(chosen) < 2:
+        raise UsageError("--combine needs at least two suites (--suite ID --suite ID ...)")
+    cells = results.cells
+    of_suites = cells[cells[S.SUITE_ID].isin(chosen)]
+    out = []
+    for machine in sorted(set(of_suites[MACHINE])):
+        runs = [r for sid in chosen for r in results.runs_of(sid) if r.machine == machine]
+        commits = sorted({r.commit_label for r in runs})
+        if len(commits) > 1:
+            raise UsageError(
+                f"--combine: the suites ran different commits on {machine} "
+                f"({', '.join(commits)}): report them apart or compare them"
+            )
+        part = of_suites[of_suites[MACHINE] == machine].reset_index(drop=True)
+        here = [sid for sid in chosen if (part[S.SUITE_ID] == sid).any()]
+        out.append(Section("+".join(here), machine, runs, part, results.scenario_params))
     return out
 
 

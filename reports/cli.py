@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
         help=f"output directory (default: {DEFAULT_OUT})",
     )
     _suite_option(p, "suites to report (default: the latest suite of each machine)")
+    p.add_argument(
+        "--combine",
+        action="store_true",
+        help="pool the --suite suites of each machine into one table (they must have run the "
+        "same commit): e.g. a rerun with a larger budget beside the first run",
+    )
     _seed_option(p)
     p.set_defaults(func=cmd_report)
 
@@ -107,6 +113,8 @@ def report_command(args: argparse.Namespace) -> str:
     argv = ["trackbench", "report", "--db", args.db, "--out", args.out]
     for sid in args.suite or ():
         argv += ["--suite", sid]
+    if args.combine:
+        argv.append("--combine")
     if args.seed:
         argv += ["--seed", str(args.seed)]
     return shlex.join(argv)
@@ -120,7 +128,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     need("matplotlib", "report")
     results = load(args.db)
-    sections = analysis.sections(results, args.suite)
+    sections = analysis.sections(results, args.suite, combine=args.combine)
     out = Path(args.out)
     report = render.build(results, sections, out, report_command(args), seed=args.seed)
     titles = "; ".join(s.title for s in sections)

@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reports import analysis, plots, stats, untimed, untimed_plots
+from reports import analysis, plots, stats, untimed, untimed_plots, workload
 from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
 from reports.plots import Image
 from reports.provenance import Provenance, now, provenance
 from reports.untimed import Measured
+from reports.workload import Cost
 from results import schema as S
 from results.cells import Results
 
@@ -75,6 +76,7 @@ class SectionReport:
     notes: list[FidelityNote]
     leftovers: list[Leftover]
     live: list[Measured] = field(default_factory=list)  # readback's live reader, if recorded
+    costs: list[Cost] = field(default_factory=list)  # a spec suite's "your workload" summary
 
     def scenarios(self) -> list[str]:
         """The scenarios in the order their sections are shown: the timed ones as recorded,
@@ -130,6 +132,7 @@ def build(
                 analysis.fidelity_notes(section),
                 analysis.leftovers(section),
                 live=untimed.live_reads(section, seed=seed) if untimed.READBACK in rows else [],
+                costs=workload.costs(section, seed) if workload.is_spec(section) else [],
             )
         )
     html_path = out / HTML_NAME
@@ -222,6 +225,73 @@ def table_cells(row: Row) -> list[str]:
         row.durability or "-",
         row.fidelity(),
         ", ".join(other) or "-",
+    ]
+
+
+WORKLOAD_TITLE = "Your workload"
+WORKLOAD_HEAD = [
+    "configuration",
+    "rank",
+    "framework",
+    "s per run",
+    "per day",
+    "disk per run",
+    "peak memory",
+    "fidelity",
+    "ok / cells",
+]
+
+
+def workload_text(section: Section) -> str:
+    """What the workload table holds, in a sentence or two."""
+    per_day = workload.runs_per_day(section)
+    day = (
+        f"per day at the spec's {per_day:g} runs a day"
+        if per_day
+        else "per day: none (the spec sets no runs_per_day)"
+    )
+    return (
+        "What the spec's workload costs on this machine, per run: the tracker's seconds from "
+        f"import to finish in the writer process (median over ok repetitions), {day}, the work "
+        "directory's size after the run, and the peak memory of the writer's process tree. "
+        "Ranked by seconds per run among frameworks whose data came back exact or with the "
+        f"loss their adapter documents, with at least {analysis.MIN_REPETITIONS} ok "
+        "repetitions; the others say why they are not ranked."
+    )
+
+
+def _duration(seconds: float) -> str:
+    """`12.3 s`, `4.1 min` or `2.35 h`."""
+    if seconds >= 3600:
+        return f"{stats.format_number(seconds / 3600)} h"
+    if seconds >= 60:
+        return f"{stats.format_number(seconds / 60)} min"
+    return f"{stats.format_number(seconds)} s"
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{stats.format_number(value / 1e6)} MB"
+
+
+def workload_cells(cost: Cost, per_day: float | None) -> list[str]:
+    """One row of the workload table, as text."""
+    row, seconds = cost.row, cost.seconds_per_run
+    if cost.rank is not None:
+        rank = str(cost.rank)
+    elif row.role == S.FLOOR:
+        rank = "floor (the limit)"
+    else:
+        rank = f"not ranked ({row.unranked or 'no ok cell'})"
+    return [
+        row.config,
+        rank,
+        _framework_cell(row),
+        "-" if seconds is None else _duration(seconds),
+        "-" if seconds is None or not per_day else _duration(seconds * per_day),
+        _mb(cost.disk_per_run),
+        _mb(cost.peak_rss),
+        row.fidelity(),
+        f"{row.n_ok} / {row.n}" + ("" if row.status() == S.OK else f" ({row.status()})"),
     ]
 
 
@@ -375,6 +445,10 @@ NUMERIC = {
     "vs fastest",
     f"vs {S.REFERENCE_FRAMEWORK}",
     "server start s",
+    "s per run",
+    "per day",
+    "disk per run",
+    "peak memory",
     *untimed.NUMERIC,
 }
 
@@ -488,6 +562,10 @@ def to_html(
     for part in parts:
         sec, prov = part.section, part.prov
         h.append(f'<h2 id="{_e(sec.slug)}">{_e(sec.title)}</h2>')
+        if part.costs:
+            per_day = workload.runs_per_day(sec)
+            h.append(f"<h3>{WORKLOAD_TITLE}</h3><p>{_e(workload_text(sec))}</p>")
+            h.append(_html_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs]))
         h.append(_html_table(["", "value"], [list(kv) for kv in environment(prov, results)]))
         h.append("<h3>Framework versions</h3>")
         h.append(_html_table(["framework", "version"], [list(kv) for kv in prov.versions.items()]))
@@ -609,6 +687,10 @@ def to_markdown(
     for part in parts:
         sec, prov = part.section, part.prov
         m += [f"## {sec.title}", ""]
+        if part.costs:
+            per_day = workload.runs_per_day(sec)
+            m += [f"### {WORKLOAD_TITLE}", "", workload_text(sec), ""]
+            m += _md_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs])
         m += _md_table(["", "value"], [list(kv) for kv in environment(prov, results)])
         m += ["### Framework versions", ""]
         m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])

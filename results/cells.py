@@ -256,6 +256,30 @@ def _number(value: Any, url: str, scenario: str, run_id: Any, name: str) -> floa
     return float(value)
 
 
+def _identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in (SCENARIO, S.SUITE_ID, MACHINE, S.FRAMEWORK, CONFIG,
+                                  S.REPETITION))  # fmt: skip
+
+
+def _without_superseded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows less each `skipped` cell that a later run of the same cell replaced (`--resume`
+    decides a skipped cell again, and runs again what the harness failed): a measured cell
+    is never dropped, even where the same cell was measured twice."""
+    latest: dict[tuple[Any, ...], Any] = {}
+    for row in rows:
+        key, run_id = _identity(row), row[RUN_ID]
+        if key not in latest or _later(run_id, latest[key]):
+            latest[key] = run_id
+    return [r for r in rows if r[S.OUTCOME] != S.SKIPPED or r[RUN_ID] == latest[_identity(r)]]
+
+
+def _later(run_id: Any, other: Any) -> bool:
+    try:
+        return bool(run_id > other)
+    except TypeError:  # ids of another kind: keep the first seen
+        return False
+
+
 def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFrame) -> Results:
     """Build Results from runs_df() frames: one per scenario experiment, and the suites'."""
     import pandas as pd
@@ -327,6 +351,7 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
             paths = plain(record.get(S.FIELD_PREFIX + S.OUTSIDE_PATHS))
             row[S.OUTSIDE_PATHS] = "" if paths is None else str(paths)
             rows.append(row)
+    rows = _without_superseded(rows)
 
     all_params: list[str] = []
     for own in scenario_params.values():

@@ -233,6 +233,9 @@ GIT_ERROR = "git_error"
 COMMAND = "command"  # the exact command line that produced the suite
 SEED = "seed"  # the seed of the shuffled cell order
 GRID = "grid"
+SPEC_GRID = "spec"  # the grid label of a suite run from a user's spec file
+# How many runs of its workload a spec says its team makes a day (optional; a suite field).
+RUNS_PER_DAY = "runs_per_day"
 SUITE_PARAMS = (
     SCHEMA_VERSION_PARAM,
     SUITE_ID,

@@ -147,7 +147,8 @@ class Store:
         self, suite_id: str, scenarios: Mapping[str, Sequence[str]]
     ) -> list[StoredCell]:
         """The cells of `suite_id` in these scenarios (name -> its parameter names) that are
-        stored for good: neither half written nor failed by the harness (both run again)."""
+        stored for good: neither half written, failed by the harness nor skipped (all three
+        run again, or are decided again)."""
         from tracker.run import COMPLETED
 
         out: list[StoredCell] = []
@@ -164,6 +165,8 @@ class Store:
                     continue  # stopped half way (killed hard): run again
                 if rerun_reason(record):
                     continue  # the harness's failure, not a result about the framework
+                if record.get(S.FIELD_PREFIX + S.OUTCOME) == S.SKIPPED:
+                    continue  # the limits' decision: decided again (a larger budget runs it)
                 version = plain(record.get(S.PARAM_PREFIX + S.FRAMEWORK_VERSION))
                 out.append(
                     StoredCell(

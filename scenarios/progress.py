@@ -33,24 +33,27 @@ class Progress:
         scale = elapsed / self.spent_estimate if self.spent_estimate > 1.0 else 1.0
         return remaining * scale
 
-    def step(self, label: str, outcome: str, seconds: float) -> None:
-        """One cell finished."""
+    def step(self, label: str, outcome: str, seconds: float, reason: str = "") -> None:
+        """One cell finished; a cell that was not measured says why (`skipped: ...`)."""
         self.spent_estimate += self.estimates[self.done] if self.done < len(self.estimates) else 0
         self.done += 1
         total = len(self.estimates)
         elapsed = time.monotonic() - self.started
         head = f"{self.done:>{len(str(total))}}/{total}"
         times = f"elapsed {clock(elapsed)}, ETA {clock(self.eta())}"
+        shown = f"{outcome} {seconds:.2f} s"
+        if reason and outcome != "ok":  # on one line: a crash's reason may be a traceback
+            shown = f"{outcome}: {' '.join(reason.split())[:200]}"
         if self.tty:
             width = 24
             filled = int(width * self.done / max(total, 1))
             bar = "#" * filled + "." * (width - filled)
-            text = f"\r[{bar}] {head} {times}  {label}: {outcome} {seconds:.2f} s"
+            text = f"\r[{bar}] {head} {times}  {label}: {shown}"
             self.stream.write(text[:160].ljust(160))
             if self.done == total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{head}] {label}: {outcome} {seconds:.2f} s ({times})\n")
+            self.stream.write(f"[{head}] {label}: {shown} ({times})\n")
         self.stream.flush()
 
     def say(self, text: str) -> None:

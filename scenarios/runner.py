@@ -57,6 +57,7 @@ class Options(NamedTuple):
     timeout: float | None = None
     cell_cap: float | None = None  # default: the grid's
     framework_budget: float | None = None  # default: the grid's
+    runs_per_day: float | None = None  # a spec's: how many runs of its workload a day
     # the interpreter for every worker instead of the frameworks' environments (tests)
     python: str | None = None
     build: bool = True
@@ -138,12 +139,7 @@ def run_suite(
     try:
         info = machine_info()
         suite_id, seed = _suite_identity(store, options, grid_label, info, configs, frameworks)
-        limits = Limits(
-            options.cell_cap if options.cell_cap is not None else grid.cell_cap,
-            options.framework_budget
-            if options.framework_budget is not None
-            else grid.framework_budget,
-        )
+        limits = _limits(options, grid)
         versions: dict[str, str] = {}
         done = _resumed(store, suite_id, configs, limits, versions) if options.resume else set()
         todo = [c for c in plan.order(cells, seed) if c.key() not in done]
@@ -173,6 +169,7 @@ def run_suite(
                 "cells_planned": len(cells),
                 "cells_stored_before": len(cells) - len(todo),
                 S.DECLARATIONS: json.dumps({name: described[name] for name in frameworks}),
+                **({S.RUNS_PER_DAY: options.runs_per_day} if options.runs_per_day else {}),
             },
         )
         outcomes: dict[str, int] = defaultdict(int)
@@ -214,7 +211,10 @@ def run_suite(
                     outcomes[result[S.OUTCOME]] += 1
                     shown = result.get(S.headline(cell.scenario, S.SCHEMA_VERSION))
                     progress.step(
-                        cell.label(), result[S.OUTCOME], shown / 1e9 if shown is not None else 0.0
+                        cell.label(),
+                        result[S.OUTCOME],
+                        shown / 1e9 if shown is not None else 0.0,
+                        str(result.get(S.REASON) or ""),
                     )
             except KeyboardInterrupt:
                 interrupted = True
@@ -242,6 +242,19 @@ def run_suite(
         )
     finally:
         store.close()
+
+
+def _limits(options: Options, grid: grids.Grid) -> Limits:
+    """The suite's cell cap and framework budget: given, else the grid's. A spec has no
+    budget unless it is given one: it runs every repetition it asks for (the cell cap still
+    stops a framework climbing past a configuration that took too long, and says so)."""
+    import math
+
+    if options.framework_budget is not None:
+        budget = options.framework_budget
+    else:
+        budget = math.inf if options.spec else grid.framework_budget
+    return Limits(options.cell_cap if options.cell_cap is not None else grid.cell_cap, budget)
 
 
 def _resumed(
