@@ -53,7 +53,7 @@ def _median(row: Row | None) -> float | None:
 
 def costs(section: Section, seed: int = 0) -> list[Cost]:
     """Every framework in every configuration of the scenarios timed from import to finish,
-    cheapest first within a configuration."""
+    cheapest first within a configuration, floors last."""
     out: list[Cost] = []
     for scenario in section.timed_scenarios():
         if analysis.headlines(section, scenario) != [S.TRACKING_NS]:
@@ -82,4 +82,6 @@ def costs(section: Section, seed: int = 0) -> list[Cost]:
                     peak_rss=_median(by[S.PEAK_RSS_BYTES].get((row.config, row.framework))),
                 )
             )
-    return out
+    # floors are the limit, shown under the frameworks of their configuration
+    order = {config: i for i, config in enumerate(dict.fromkeys(c.row.config for c in out))}
+    return sorted(out, key=lambda c: (order[c.row.config], c.row.role == S.FLOOR))

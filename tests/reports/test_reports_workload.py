@@ -23,15 +23,20 @@ TINY_JOB = {"training_loop": [{"epochs": 2, "steps_per_epoch": 10, "n_weights": 
 
 @pytest.mark.slow
 def test_a_spec_suite_opens_with_its_cost(tmp_path: Path) -> None:
-    """The reference tracker really runs a tiny job three times at 50 runs a day."""
-    envs.ensure("tracker")
+    """The reference tracker and the sqlite3 floor really run a tiny job three times each,
+    at 50 runs a day: the tracker ranked, the floor under it as the limit."""
+    for name in ("tracker", "sqlite"):
+        envs.ensure(name)
     db = tmp_path / "r.db"
-    opts = runner.Options(frameworks=["tracker"], spec=TINY_JOB, repeat=3, runs_per_day=50,
-                          db=f"sqlite:///{db}", command="pytest", seed=1)  # fmt: skip
-    assert runner.run_suite(opts, stream=io.StringIO()).outcomes == {S.OK: 3}
+    opts = runner.Options(frameworks=["tracker", "sqlite"], spec=TINY_JOB, repeat=3,
+                          runs_per_day=50, db=f"sqlite:///{db}", command="pytest",
+                          seed=1)  # fmt: skip
+    assert runner.run_suite(opts, stream=io.StringIO()).outcomes == {S.OK: 6}
     (section,) = analysis.sections(load(os.fspath(db)))
     assert workload.is_spec(section) and workload.runs_per_day(section) == 50
-    (cost,) = workload.costs(section)
+    cost, floor = workload.costs(section)
+    assert floor.row.role == S.FLOOR and floor.rank is None
+    assert render.workload_cells(floor, 50)[1] == "floor (the limit)"
     row = cost.row
     assert row.framework == "tracker" and cost.rank == 1 and cost.runs == 1
     assert row.summary is not None and cost.seconds_per_run == row.summary.median / 1e9
