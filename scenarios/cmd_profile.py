@@ -128,8 +128,9 @@ def file_stem(framework: str, scenario: str, params: Mapping[str, Any],
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", "-".join([framework, scenario, *changed]))
 
 
-def _adapter_call(stack: Sequence[str], files: frozenset[str], methods: frozenset[str],
-                  ) -> int | None:  # fmt: skip
+def _adapter_call(
+    stack: Sequence[str], files: frozenset[str], methods: frozenset[str]
+) -> int | None:
     """Where, in a sample's stack (outermost first), the first call of one of the adapter's
     methods is; None when the sample is the harness's own work."""
     for at, info in enumerate(stack):
@@ -202,7 +203,8 @@ def not_covered(result: Mapping[str, Any], report: Mapping[str, Any]) -> str:
     main_thread = report.get("main_thread_cpu_ns")
     if result.get(S.CPU_NS) is None or main_thread is None:
         return "not covered: unknown (the profiled writer did not report its main thread's CPU)"
-    # clamped: the tree's CPU is read in clock ticks where a process is still running
+    # clamped: the two are read from different clocks (rusage, the thread's own), which round
+    # differently when there is nothing else
     other = max(result[S.CPU_NS] - main_thread, 0)
     return (
         f"not covered: {other / 1e9:.2f} s CPU in other threads and processes, of "
