@@ -23,6 +23,7 @@ COMMANDS = [
     "scenarios.cmd_demo",
     "scenarios.cmd_envs",
     "scenarios.cmd_run",
+    "scenarios.cmd_profile",
     "reports.cli",
 ]
 

@@ -1,4 +1,4 @@
-"""`trackbench run`, `list`, `profile` and `bench-harness`: suites, the menu, one cell looked into.
+"""`trackbench run`, `list` and `bench-harness`: suites, the menu, the harness's own cost.
 
 Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a database
 that cannot be reached) is a one-line UsageError, never a traceback.
@@ -12,16 +12,14 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from results.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
-    """Add the `run`, `list`, `profile` and `bench-harness` subcommands."""
+    """Add the `run`, `list` and `bench-harness` subcommands."""
     from scenarios import grids
 
     run = subparsers.add_parser(
@@ -80,20 +78,6 @@ def register(subparsers: Any) -> None:
 
     lst = subparsers.add_parser("list", help="list frameworks, scenarios and grids")
     lst.set_defaults(func=main_list)
-
-    prof = subparsers.add_parser(
-        "profile",
-        help="profile one cell: a pyinstrument HTML page and the -X importtime tree",
-        description="Runs the cell twice in the framework's environment: once under "
-        "pyinstrument (installed beside the environment for that run only), once with "
-        "-X importtime.",
-    )
-    prof.add_argument("framework")
-    prof.add_argument("scenario")
-    prof.add_argument("params", nargs="*", metavar="K=V", help="scenario parameters")
-    prof.add_argument("--out", default="profiles", help="output folder (default profiles/)")
-    prof.add_argument("--timeout", type=float, default=600, help="seconds per run")
-    prof.set_defaults(func=main_profile)
 
     bench = subparsers.add_parser(
         "bench-harness",
@@ -225,122 +209,6 @@ def main_list(args: argparse.Namespace) -> int:
             shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) or "-" for c in configs)
             print(f"      {scenario:<14} {shown}")
     return 0
-
-
-# --- profile -------------------------------------------------------------------------------
-
-# Runs the worker under pyinstrument: the tool sits in its own folder, appended to sys.path
-# after the environment's packages, so it never shadows what the framework installed.
-_PROFILE_LAUNCHER = """
-import runpy, sys
-out, tools = sys.argv[1], sys.argv[2]
-sys.path.append(tools)
-from pyinstrument import Profiler
-sys.argv = sys.argv[3:]
-profiler = Profiler(interval=0.0005)
-profiler.start()
-code = 0
-try:
-    runpy.run_path(sys.argv[0], run_name="__main__")
-except SystemExit as exc:
-    code = exc.code if isinstance(exc.code, int) else 0
-finally:
-    profiler.stop()
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write(profiler.output_html())
-sys.exit(code)
-"""
-
-
-def _profile_tools() -> Path:
-    """A folder holding pyinstrument, installed once beside the environments."""
-    from scenarios import envs
-
-    folder = envs.envs_root() / "tools-pyinstrument"
-    if (folder / "pyinstrument").is_dir():
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="tools-", dir=folder.parent))
-    proc = subprocess.run(
-        [*envs.uv_command(), "pip", "install", "--quiet", "--target", os.fspath(staging),
-         "--python", envs.base_python(), "pyinstrument"],
-        capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise UsageError(f"installing pyinstrument failed: {proc.stderr.strip()[-300:]}")
-    os.replace(staging, folder)
-    return folder
-
-
-def importtime_tree(stderr: str, top: int = 15) -> list[tuple[int, int, str]]:
-    """The largest cumulative imports of an `-X importtime` log: (cumulative us, self us, name)."""
-    rows = []
-    for line in stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        parts = line[len("import time:") :].split("|")
-        if len(parts) != 3:
-            continue
-        try:
-            rows.append((int(parts[1]), int(parts[0]), parts[2].rstrip()))
-        except ValueError:
-            continue
-    return sorted(rows, reverse=True)[:top]
-
-
-def main_profile(args: argparse.Namespace) -> int:
-    """Profile one cell; writes FRAMEWORK-SCENARIO.html and .importtime.txt under --out."""
-    from scenarios import cell, envs, plan, userspec
-
-    workload = plan.check_scenario(args.scenario)
-    given: dict[str, Any] = {}
-    for item in args.params:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"parameters are K=V, got {item!r}")
-        given[key.strip()] = userspec.parse_value(value)
-    try:
-        params = workload.params(given)
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from None
-    try:
-        spec = envs.spec_for(args.framework, info=envs.declared(args.framework))
-        if spec.state() != "ready":
-            print(f"building the {args.framework} environment ...", file=sys.stderr)
-            envs.build(spec)
-    except envs.EnvError as exc:
-        raise UsageError(str(exc)) from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{args.framework}-{args.scenario}"
-    html, importtime = out / f"{stem}.html", out / f"{stem}.importtime.txt"
-    tools = _profile_tools()
-    # the same launcher as `trackbench run`: only the interpreter's arguments differ
-    profiled = cell.run_cell(
-        args.framework, args.scenario, params, args.timeout, python=spec.python,
-        python_args=("-c", _PROFILE_LAUNCHER, os.fspath(html), os.fspath(tools)),
-    )  # fmt: skip
-    print(f"pyinstrument: {html} ({_cell_text(profiled)})")
-    timed = cell.run_cell(
-        args.framework, args.scenario, params, args.timeout, python=spec.python,
-        python_args=("-X", "importtime"), stderr_copy=importtime,
-    )  # fmt: skip
-    print(f"-X importtime: {importtime} ({_cell_text(timed)})")
-    print("largest imports (cumulative ms, self ms, module):")
-    for cumulative, own, name in importtime_tree(importtime.read_text(encoding="utf-8")):
-        print(f"  {cumulative / 1000:9.1f} {own / 1000:9.1f}  {name.strip()}")
-    for result in (profiled, timed):
-        if result["outcome"] not in ("ok", "unsupported"):
-            print(f"note: the cell ended {_cell_text(result)}", file=sys.stderr)
-            break
-    return 0
-
-
-def _cell_text(result: dict[str, Any]) -> str:
-    """`ok, tracking 1.23 s`, or the outcome and its reason's first 200 characters."""
-    seconds = f", tracking {result['tracking_ns'] / 1e9:.2f} s" if result.get("tracking_ns") else ""
-    reason = f": {result['reason'][:200]}" if result.get("reason") else ""
-    return f"{result['outcome']}{seconds}{reason}"
 
 
 # --- bench-harness -------------------------------------------------------------------------

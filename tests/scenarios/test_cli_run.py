@@ -156,16 +156,3 @@ def test_demo_works_in_a_fresh_folder(
         pretrain, finetune = conn.experiment("demo").runs()
         assert finetune.links == {"finetunes": [pretrain.id]}
         assert len(pretrain.metrics()["loss"]) == 300
-
-
-@pytest.mark.slow
-def test_profile_runs_the_cell_through_the_run_launcher(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    envs.ensure("null")
-    assert main(["profile", "null", "startup", "--out", os.fspath(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "pyinstrument:" in out and "(ok, tracking " in out
-    assert "pyinstrument" in (tmp_path / "null-startup.html").read_text(encoding="utf-8")
-    importtime = (tmp_path / "null-startup.importtime.txt").read_text(encoding="utf-8")
-    assert "import time:" in importtime and "adapters.base" in importtime
