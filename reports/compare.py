@@ -325,20 +325,28 @@ COLUMNS = ("change", "scenario", "configuration", "framework", "old_median", "ne
 
 def record(c: Change) -> dict[str, Any]:
     """One change as numbers: the COLUMNS, None where a side has no value."""
-
-    def side(row: Row | None, loaded: int) -> list[Any]:
-        s = row.summary if row else None
-        status = row.status() if row else None
-        return [s.median if s else None, s.n if s else 0, row.n if row else 0, status,
-                s.low if s else None, s.high if s else None, loaded]  # fmt: skip
-
-    o, n = side(c.old, c.old_loaded), side(c.new, c.new_loaded)
     r = c.ratio
-    values = [c.kind, c.scenario, c.config, c.framework, o[0], n[0],
-              r.value if r else None, r.low if r else None, r.high if r else None,
-              c.claimed, c.under_load, o[1], n[1], o[2], n[2], o[3], n[3],
-              o[4], o[5], n[4], n[5], o[6], n[6]]  # fmt: skip
-    return dict(zip(COLUMNS, values, strict=True))
+    out: dict[str, Any] = {
+        "change": c.kind,
+        "scenario": c.scenario,
+        "configuration": c.config,
+        "framework": c.framework,
+        "ratio": r.value if r else None,
+        "ratio_low": r.low if r else None,
+        "ratio_high": r.high if r else None,
+        "claimed": c.claimed,
+        "under_load": c.under_load,
+    }
+    for side, row, loaded in (("old", c.old, c.old_loaded), ("new", c.new, c.new_loaded)):
+        s = row.summary if row else None
+        out[f"{side}_median"] = s.median if s else None
+        out[f"{side}_samples"] = s.n if s else 0
+        out[f"{side}_cells"] = row.n if row else 0
+        out[f"{side}_status"] = row.status() if row else None
+        out[f"{side}_low"] = s.low if s else None
+        out[f"{side}_high"] = s.high if s else None
+        out[f"{side}_loaded"] = loaded
+    return {k: out[k] for k in COLUMNS}
 
 
 def as_csv(changes: list[Change], metric: str) -> str:
