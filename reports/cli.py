@@ -47,8 +47,11 @@ def register(subparsers: Any) -> None:
         "compare",
         help="compare two suites: per configuration NEW/OLD with its interval",
         description="Compare two suites, each given as a suite id in --db or as a database "
-        "(path or URL, whose latest suite is used). Regressions and improvements beyond the "
-        "noise are listed first. Suites from different machines are refused unless --force.",
+        "(path or URL, whose latest suite is used). A difference is claimed only when both "
+        "sides have 3 or more ok samples, the medians' order-statistic intervals do not "
+        "overlap and the NEW/OLD interval clears --min-effect; claims are listed first. "
+        "Values measured with the load average above the CPU count are marked. Suites from "
+        "different machines are refused unless --force.",
     )
     c.add_argument("old", metavar="OLD", help="suite id in --db, or a database path or URL")
     c.add_argument("new", metavar="NEW", help="suite id in --db, or a database path or URL")
@@ -63,13 +66,24 @@ def register(subparsers: Any) -> None:
         help="the field to compare (default: headline_ns, each scenario's headline: "
         "tracking_ns, read_ns for readback, wall_ns in schema 1; e.g. cpu_ns, peak_rss_bytes)",
     )
-    c.add_argument("--out", metavar="FILE", help="also write the comparison to this file")
+    c.add_argument(
+        "--min-effect",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="the smallest change claimed, in percent: the whole NEW/OLD interval must lie "
+        "above 1 + PCT/100 or below 1 / (1 + PCT/100) (default: 10)",
+    )
+    c.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write the comparison to FILE: CSV for .csv, JSON for .json, else Markdown",
+    )
     c.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit with status 1 when anything regressed or newly failed",
+        help="exit with status 1 when a regression is claimed or something newly failed",
     )
-    _seed_option(c)
     c.set_defaults(func=cmd_compare)
 
     e = subparsers.add_parser(
@@ -147,13 +161,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.metric not in compare.METRICS:
         known = ", ".join(compare.METRICS)
         raise UsageError(f"cannot compare {args.metric!r}: choose one of {known}")
+    # below 1% a claimed change could print as 1.00x
+    if not 1 <= args.min_effect <= 1000:
+        raise UsageError(f"--min-effect is a percentage from 1 to 1000, not {args.min_effect:g}")
+    min_effect = args.min_effect / 100
+    kind = compare.out_format(args.out) if args.out else None
     _, old = compare.resolve(args.old, args.db)
     _, new = compare.resolve(args.new, args.db)
     compare.check_machines(old, new, args.force)
-    changes = compare.compare(old, new, args.metric, args.seed)
-    text = compare.format_changes(old, new, changes, args.metric, args.force)
+    changes = compare.compare(old, new, args.metric, min_effect)
+    text = compare.format_changes(old, new, changes, args.metric, args.force, min_effect)
     sys.stdout.write(text)
     if args.out:
+        if kind == "csv":
+            text = compare.as_csv(changes, args.metric)
+        elif kind == "json":
+            text = compare.as_json(old, new, changes, args.metric, args.force, min_effect)
         Path(args.out).write_text(text, "utf-8")
     worse = {compare.REGRESSION, compare.NEW_FAILURE}
     return 1 if args.fail_on_regression and any(c.kind in worse for c in changes) else 0

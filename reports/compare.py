@@ -3,31 +3,52 @@
 For tracker authors checking a change: regressions and improvements beyond the noise come
 first, then what stayed within the noise, then what only one side has. Suites from different
 machines are refused unless the caller forces the comparison (and then it says so).
+
+A difference is claimed only when both sides have MIN_SAMPLES ok samples or more and the
+NEW/OLD interval, spanned by the two medians' order-statistic intervals, lies wholly beyond
+the minimum effect: even when every cell comes from one distribution, two suites give
+disjoint 3-sample ranges one time in ten (2 of the 20 ways to split 6 ranks), so disjoint
+intervals alone claim too much. A value some of whose cells ended while the machine's load
+average exceeded its CPU count is marked as measured under load, and so is a claim from it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reports import analysis, stats
 from reports.analysis import Row, Section
 from results import schema as S
-from results.cells import HEADLINE_NS, Results, load
+from results.cells import CONFIG, HEADLINE_NS, SCENARIO, Results, load
 from results.database import to_url
 from results.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REGRESSION = "regression"
 NEW_FAILURE = "new failure"
 IMPROVEMENT = "improvement"
 FIXED = "fixed"
 NOISE = "within noise"
+TOO_FEW = "too few samples"
 ONLY_OLD = "only in OLD"
 ONLY_NEW = "only in NEW"
 FAILING = "failing in both"
 # The order changes are listed in.
-ORDER = (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED, NOISE, FAILING, ONLY_OLD, ONLY_NEW)
+ORDER = (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED, NOISE, TOO_FEW, FAILING, ONLY_OLD,
+         ONLY_NEW)  # fmt: skip
+# What a difference needs: ok samples on each side, and a change of at least this fraction.
+MIN_SAMPLES = analysis.MIN_REPETITIONS
+MIN_EFFECT = 0.10
 
 # Metrics one may compare, and how to show their values.
 TIMES = (S.TRACKING_NS, *S.TRACKED_PHASES, S.READ_NS, S.READ_IMPORT_NS, S.HARNESS_NS,
@@ -48,9 +69,21 @@ class Change:
     config: str
     framework: str
     kind: str
-    old: Row | None
+    old: Row | None  # its summary's interval is the order-statistic one
     new: Row | None
     ratio: stats.Ratio | None  # NEW / OLD
+    old_loaded: int = 0  # cells behind the value that ran under load
+    new_loaded: int = 0
+
+    @property
+    def claimed(self) -> bool:
+        """Whether the figures claim a difference (a regression or an improvement)."""
+        return self.kind in (REGRESSION, IMPROVEMENT)
+
+    @property
+    def under_load(self) -> bool:
+        """Whether either side's value was measured, at least in part, under load."""
+        return bool(self.old_loaded or self.new_loaded)
 
     def sort_key(self) -> tuple[int, float, str, str, str]:
         """Listing order: by kind, then the largest change first within a kind."""
@@ -85,7 +118,53 @@ def resolve(spec: str, default_db: str) -> tuple[Results, Section]:
     return results, found[0]
 
 
-def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0) -> list[Change]:
+def cpu_count(section: Section) -> int | None:
+    """The machine's CPU count as its suite runs recorded it (`... x2`), or None."""
+    for run in section.runs:
+        found = re.search(r" x(\d+)$", run.get(S.CPU, ""))
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _measured(section: Section, row: Row, metric: str) -> pd.DataFrame:
+    """The cells a row's figure comes from: its ok cells with a value of the metric."""
+    c = section.cells
+    mine = c[
+        (c[SCENARIO] == row.scenario)
+        & (c[CONFIG] == row.config)
+        & (c[S.FRAMEWORK] == row.framework)
+        & (c[S.OUTCOME] == S.OK)
+    ]
+    return mine[mine[metric].notna()]
+
+
+def _rows(section: Section, metric: str) -> dict[tuple[str, str, str], tuple[Row, int]]:
+    """Each row of the section with the order-statistic summary, and its cells under load."""
+    cpus = cpu_count(section)
+    out = {}
+    for scenario in section.timed_scenarios():
+        for row in analysis.rows(section, scenario, metric):
+            measured = _measured(section, row, metric)
+            values = list(measured[metric])
+            summary = stats.summarize(values, interval=stats.ORDER_STATISTIC) if values else None
+            loaded = int((measured[S.LOAD_AVERAGE] > cpus).sum()) if cpus else 0
+            out[(row.scenario, row.config, row.framework)] = (replace(row, summary=summary), loaded)
+    return out
+
+
+def verdict(old: stats.Summary, new: stats.Summary, ratio: stats.Ratio) -> str:
+    """What two summaries and their ratio (with the minimum effect applied) claim."""
+    if min(old.n, new.n) < MIN_SAMPLES:
+        return TOO_FEW
+    if ratio.within_noise:
+        return NOISE
+    return REGRESSION if ratio.value > 1 else IMPROVEMENT
+
+
+def compare(
+    old: Section, new: Section, metric: str = HEADLINE_NS, min_effect: float = MIN_EFFECT
+) -> list[Change]:
     """Every (scenario, configuration, framework) of either side, changes first."""
     if metric == HEADLINE_NS:
         for scenario in set(old.timed_scenarios()) & set(new.timed_scenarios()):
@@ -96,19 +175,10 @@ def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0
                     f"{', '.join(after)} (other results schemas): compare a field both have, "
                     "e.g. --metric import_ns"
                 )
-    old_rows = {
-        (r.scenario, r.config, r.framework): r
-        for sc in old.timed_scenarios()
-        for r in analysis.rows(old, sc, metric, seed)
-    }
-    new_rows = {
-        (r.scenario, r.config, r.framework): r
-        for sc in new.timed_scenarios()
-        for r in analysis.rows(new, sc, metric, seed)
-    }
+    old_rows, new_rows = _rows(old, metric), _rows(new, metric)
     changes = []
     for key in dict.fromkeys([*old_rows, *new_rows]):
-        o, n = old_rows.get(key), new_rows.get(key)
+        (o, o_loaded), (n, n_loaded) = old_rows.get(key, (None, 0)), new_rows.get(key, (None, 0))
         ratio = None
         if o is None:
             kind = ONLY_NEW
@@ -121,29 +191,72 @@ def compare(old: Section, new: Section, metric: str = HEADLINE_NS, seed: int = 0
         elif o.summary is None:
             kind = FIXED
         else:
-            ratio = stats.ratio(n.summary, o.summary)
-            kind = NOISE if ratio.within_noise else REGRESSION if ratio.value > 1 else IMPROVEMENT
+            ratio = stats.ratio(n.summary, o.summary, min_effect)
+            kind = verdict(o.summary, n.summary, ratio)
+            if kind == TOO_FEW:  # shown with `~` as nothing is claimed, disjoint or not
+                ratio = replace(ratio, within_noise=True)
             # fewer ok cells than before is a regression too, whatever the times say
             if n.n_ok * o.n < o.n_ok * n.n and kind != REGRESSION:
                 kind = NEW_FAILURE
-        changes.append(Change(*key, kind=kind, old=o, new=n, ratio=ratio))
+        changes.append(Change(*key, kind, o, n, ratio, o_loaded, n_loaded))
     return sorted(changes, key=Change.sort_key)
 
 
-def _value(row: Row | None, metric: str) -> str:
+def _value(row: Row | None, metric: str, loaded: int) -> str:
     if row is None:
         return "-"
     if row.summary is None:
         return row.status()
     unit, scale = METRICS.get(metric, ("", 1.0))
     text = f"{stats.format_number(row.summary.median / scale)} {unit}".strip()
-    if row.n_ok < row.n:
-        text += f" ({row.status()})"
-    return text
+    notes = [row.status()] if row.n_ok < row.n else []
+    if loaded:
+        notes.append(f"loaded {loaded}/{row.summary.n}")
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
+def _kind(c: Change) -> str:
+    if c.kind == TOO_FEW:
+        return f"{TOO_FEW} (< {MIN_SAMPLES})"
+    return f"{c.kind}, under load" if c.claimed and c.under_load else c.kind
+
+
+def _samples(row: Row | None) -> int:
+    return row.summary.n if row and row.summary else 0
+
+
+def rule_text(min_effect: float) -> str:
+    """The rule a difference must pass, as the header states it."""
+    return (
+        f"a difference is claimed only when both sides have {MIN_SAMPLES} or more ok samples, "
+        "their intervals do not overlap and the NEW/OLD interval lies wholly beyond the "
+        f"minimum effect of {min_effect:.0%} (above {stats.format_number(1 + min_effect)}x or "
+        f"below {stats.format_number(1 / (1 + min_effect))}x, --min-effect); otherwise it is "
+        f"within noise (`~`), or too few samples"
+    )
+
+
+def interval_text(changes: list[Change]) -> str:
+    """What each median's interval is, with its coverage at the sample counts shown."""
+    counts = sorted({_samples(r) for c in changes for r in (c.old, c.new)} - {0})
+    coverage = ", ".join(
+        f"{100 * stats.order_coverage(n, stats.order_rank(n)):.3g}% with {n}" for n in counts
+    )
+    return (
+        "interval of each median: the order-statistic interval, the k-th smallest to the "
+        "k-th largest sample for the largest k that covers the true median with "
+        f"{stats.CONFIDENCE:.0%} (below 6 samples none does: it is the range, min to max)"
+        + (f"; its coverage here: {coverage} samples" if coverage else "")
+    )
 
 
 def format_changes(
-    old: Section, new: Section, changes: list[Change], metric: str, forced: bool
+    old: Section,
+    new: Section,
+    changes: list[Change],
+    metric: str,
+    forced: bool,
+    min_effect: float = MIN_EFFECT,
 ) -> str:
     """The comparison as Markdown: a header per side, then one table."""
 
@@ -161,34 +274,150 @@ def format_changes(
         )
     lines += [
         f"- metric: median {metric} over ok cells; NEW/OLD ratio with the interval spanned by "
-        "both intervals; `~` marks a ratio within the noise (the intervals overlap)",
-        "",
+        "both medians' intervals",
+        f"- {interval_text(changes)}",
+        f"- rule: {rule_text(min_effect)}",
     ]
-    counts = {k: sum(c.kind == k for c in changes) for k in ORDER}
-    lines.append(", ".join(f"{k}: {v}" for k, v in counts.items() if v) or "nothing to compare")
+    unjudged = [label for label, s in (("OLD", old), ("NEW", new)) if cpu_count(s) is None]
+    if unjudged:
+        lines.append(f"- load: not judged for {' and '.join(unjudged)} (no CPU count recorded)")
     lines.append("")
-    head = ["change", "scenario", "configuration", "framework", "OLD", "NEW", "NEW/OLD", "interval"]
+    counts = {k: sum(c.kind == k for c in changes) for k in ORDER}
+    listed = ", ".join(f"{k}: {v}" for k, v in counts.items() if v) or "nothing to compare"
+    changed = any(counts[k] for k in (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED))
+    lines += [listed if changed or not changes else f"no change; {listed}", ""]
+    head = ["change", "scenario", "configuration", "framework", "OLD", "NEW", "NEW/OLD",
+            "interval", "samples"]  # fmt: skip
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---" for _ in head) + "|")
     for c in changes:
-        ratio = stats.format_ratio(c.ratio) if c.ratio else "-"
-        interval = (
-            f"{stats.format_number(c.ratio.low)} to {stats.format_number(c.ratio.high)}"
-            if c.ratio
-            else "-"
-        )
         cells = [
-            c.kind,
+            _kind(c),
             c.scenario,
             c.config,
             c.framework,
-            _value(c.old, metric),
-            _value(c.new, metric),
-            ratio,
-            interval,
+            _value(c.old, metric, c.old_loaded),
+            _value(c.new, metric, c.new_loaded),
+            stats.format_ratio(c.ratio) if c.ratio else "-",
+            f"{stats.format_number(c.ratio.low)} to {stats.format_number(c.ratio.high)}"
+            if c.ratio
+            else "-",
+            f"{_samples(c.old)} / {_samples(c.new)}",
         ]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    if any(c.under_load for c in changes):
+        lines += [
+            "",
+            "loaded k/n: k of the n cells behind the value ended with the machine's 1-minute "
+            "load average above its CPU count: other work competed for the CPUs, so the "
+            "value may say more about the machine than about the code.",
+        ]
     return "\n".join(lines) + "\n"
+
+
+# Columns of the CSV and of the JSON's changes: the table's, as numbers in the metric's own
+# unit (ns or bytes), with the sample and cell counts behind each side.
+COLUMNS = ("change", "scenario", "configuration", "framework", "old_median", "new_median",
+           "ratio", "ratio_low", "ratio_high", "claimed", "under_load", "old_samples",
+           "new_samples", "old_cells", "new_cells", "old_status", "new_status", "old_low",
+           "old_high", "new_low", "new_high", "old_loaded", "new_loaded")  # fmt: skip
+
+
+def record(c: Change) -> dict[str, Any]:
+    """One change as numbers: the COLUMNS, None where a side has no value."""
+    r = c.ratio
+    out: dict[str, Any] = {
+        "change": c.kind,
+        "scenario": c.scenario,
+        "configuration": c.config,
+        "framework": c.framework,
+        "ratio": r.value if r else None,
+        "ratio_low": r.low if r else None,
+        "ratio_high": r.high if r else None,
+        "claimed": c.claimed,
+        "under_load": c.under_load,
+    }
+    for side, row, loaded in (("old", c.old, c.old_loaded), ("new", c.new, c.new_loaded)):
+        s = row.summary if row else None
+        out[f"{side}_median"] = s.median if s else None
+        out[f"{side}_samples"] = s.n if s else 0
+        out[f"{side}_cells"] = row.n if row else 0
+        out[f"{side}_status"] = row.status() if row else None
+        out[f"{side}_low"] = s.low if s else None
+        out[f"{side}_high"] = s.high if s else None
+        out[f"{side}_loaded"] = loaded
+    return {k: out[k] for k in COLUMNS}
+
+
+def as_csv(changes: list[Change], metric: str) -> str:
+    """The comparison as CSV: one row per change, the metric named in each row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ["metric", *COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    for c in changes:
+        writer.writerow({"metric": metric, **record(c)})
+    return out.getvalue()
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no infinity or NaN (a ratio to a zero median): such a value is null
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def as_json(
+    old: Section,
+    new: Section,
+    changes: list[Change],
+    metric: str,
+    forced: bool,
+    min_effect: float = MIN_EFFECT,
+) -> str:
+    """The comparison as JSON: both sides, the rule's parameters, the counts and the changes."""
+
+    def side(s: Section) -> dict[str, Any]:
+        return {
+            "suite_id": s.suite_id,
+            "machine": s.machine,
+            "commits": list(dict.fromkeys(r.commit_label for r in s.runs)),
+            "date": s.runs[0].date if s.runs else None,
+            "cpu_count": cpu_count(s),
+        }
+
+    document = {
+        "old": side(old),
+        "new": side(new),
+        "forced": forced,
+        "metric": metric,
+        "rule": {
+            "text": rule_text(min_effect),
+            "min_samples": MIN_SAMPLES,
+            "min_effect": min_effect,
+            "interval": stats.ORDER_STATISTIC,
+            "confidence": stats.CONFIDENCE,
+            "loaded": "a cell's load_average above the machine's CPU count",
+        },
+        "counts": {k: v for k in ORDER if (v := sum(c.kind == k for c in changes))},
+        "changes": [{k: _finite(v) for k, v in record(c).items()} for c in changes],
+    }
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+# What --out writes by the file's extension; Markdown for .md and anything not listed.
+WRITERS = {".csv": "csv", ".json": "json"}
+# Extensions of formats compare does not write: refused rather than filled with Markdown.
+OTHER_FORMATS = frozenset({".xlsx", ".xls", ".ods", ".parquet", ".feather", ".tsv", ".html",
+                           ".htm", ".pdf", ".xml", ".yaml", ".yml", ".toml", ".pkl", ".db",
+                           ".sqlite", ".png", ".svg"})  # fmt: skip
+
+
+def out_format(path: str) -> str:
+    """What `--out path` writes (csv, json or markdown); a one-line error for another format."""
+    suffix = Path(path).suffix.lower()
+    if suffix in OTHER_FORMATS:
+        raise UsageError(
+            f"cannot write {path}: compare writes .csv, .json or Markdown (.md), not {suffix}"
+        )
+    return WRITERS.get(suffix, "markdown")
 
 
 def check_machines(old: Section, new: Section, force: bool) -> None:

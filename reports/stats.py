@@ -8,9 +8,16 @@ Standard library only, so the numbers can be checked by hand and the module impo
   generator seeded by the caller, the 2.5th and 97.5th percentiles of their medians. With
   fewer than MIN_FOR_INTERVAL samples a bootstrap says little, so the interval is the range
   (minimum to maximum) and is labelled as such.
+- The order-statistic interval of a median (what `trackbench compare` uses) needs no
+  resampling: the k-th smallest to the k-th largest sample, with the largest k whose
+  chance of covering the true median (1 - 2 P(Binomial(n, 1/2) < k), any continuous
+  distribution) is at least 95%. Below 6 samples no k reaches 95%: the interval is the range,
+  and its coverage says how much less it promises (75% with 3 samples).
 - A ratio a/b carries the interval from the most favourable to the least favourable pair of
   bounds (a.low / b.high .. a.high / b.low). When the two intervals overlap the ratio is
-  within the noise: it is shown with a `~` and never claimed as a difference.
+  within the noise: it is shown with a `~` and never claimed as a difference. Given a
+  minimum effect e, it is also within the noise unless its whole interval lies beyond
+  1 + e or below 1 / (1 + e) (symmetric, so swapping a and b gives the same verdict).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ RESAMPLES = 2000
 CONFIDENCE = 0.95
 CI95 = "ci95"
 RANGE = "range"
+ORDER_STATISTIC = "order statistic"
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class Summary:
     q3: float
     low: float  # lower end of the interval: bootstrap 2.5th percentile, or the minimum
     high: float
-    kind: str  # CI95 or RANGE
+    kind: str  # CI95, RANGE or ORDER_STATISTIC
 
     @property
     def iqr(self) -> float:
@@ -85,8 +93,23 @@ def bootstrap_interval(
     return percentile(medians, tail), percentile(medians, 1 - tail)
 
 
-def summarize(samples: Sequence[float], seed: int = 0) -> Summary:
-    """Median, quartiles and interval (bootstrap 95%, or the range below 5 samples)."""
+def order_coverage(n: int, k: int) -> float:
+    """The chance that the k-th smallest to the k-th largest of n samples cover the median."""
+    return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+
+def order_rank(n: int) -> int:
+    """The largest k whose order-statistic interval of n samples covers the median with 95%
+    or more; 1 (the range) when none does."""
+    k = 1
+    while 2 * (k + 1) <= n + 1 and order_coverage(n, k + 1) >= CONFIDENCE:
+        k += 1
+    return k
+
+
+def summarize(samples: Sequence[float], seed: int = 0, interval: str = CI95) -> Summary:
+    """Median, quartiles and interval: with `interval=CI95` a bootstrap 95% (the range below
+    5 samples), with ORDER_STATISTIC the order-statistic interval of the median."""
     values = sorted(float(v) for v in samples)
     if not values:
         raise ValueError("summary of no samples")
@@ -94,6 +117,9 @@ def summarize(samples: Sequence[float], seed: int = 0) -> Summary:
         raise ValueError("NaN among the samples")
     median = statistics.median(values)
     q1, q3 = percentile(values, 0.25), percentile(values, 0.75)
+    if interval == ORDER_STATISTIC:
+        k = order_rank(len(values))
+        return Summary(len(values), median, q1, q3, values[k - 1], values[-k], ORDER_STATISTIC)
     if len(values) < MIN_FOR_INTERVAL:
         return Summary(len(values), median, q1, q3, values[0], values[-1], RANGE)
     low, high = bootstrap_interval(values, seed)
@@ -106,14 +132,12 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
-def ratio(a: Summary, b: Summary) -> Ratio:
-    """a.median / b.median, with the interval spanned by the two intervals' bounds."""
-    return Ratio(
-        value=_div(a.median, b.median),
-        low=_div(a.low, b.high),
-        high=_div(a.high, b.low),
-        within_noise=a.overlaps(b),
-    )
+def ratio(a: Summary, b: Summary, min_effect: float = 0.0) -> Ratio:
+    """a.median / b.median, with the interval spanned by the two intervals' bounds; within
+    the noise when the intervals overlap or the interval does not clear `min_effect`."""
+    low, high = _div(a.low, b.high), _div(a.high, b.low)
+    beyond = low > 1 + min_effect or high < 1 / (1 + min_effect)
+    return Ratio(_div(a.median, b.median), low, high, within_noise=a.overlaps(b) or not beyond)
 
 
 def format_number(value: float) -> str:

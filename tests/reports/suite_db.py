@@ -21,12 +21,15 @@ def write_suite(
     cells: Cells,
     result: Callable[[Any], dict[str, Any]],
     declared: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Path:
-    """A results database at `path` holding one suite of `cells`, each repetition's entry
-    turned into a worker's result by `result`; `declared`: the adapters' declarations."""
+    """A results database at `path` holding one suite of `cells` (beside any suites it holds
+    already), each repetition's entry turned into a worker's result by `result`; `declared`:
+    the adapters' declarations; `params`: more suite params (provenance, e.g. the CPU)."""
     info = {S.DECLARATIONS: json.dumps(declared)} if declared is not None else {}
+    suite_params = {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1, **(params or {})}
     with Store(f"sqlite:///{path}") as store:
-        suite = store.begin_suite(suite_id, {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1}, info)
+        suite = store.begin_suite(suite_id, suite_params, info)
         for scenario, frameworks in cells.items():
             for framework, configs in frameworks.items():
                 for config, repetitions in configs:
