@@ -1,7 +1,8 @@
 """`trackbench run`, `list`, `profile` and `bench-harness`: suites, the menu, one cell looked into.
 
-Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a database
-that cannot be reached) is a one-line UsageError, never a traceback.
+Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a --with
+that is no framework's distribution or no one version, a database that cannot be reached)
+is a one-line UsageError, never a traceback.
 """
 
 from __future__ import annotations

@@ -102,9 +102,8 @@ def distribution(info: dict[str, Any]) -> str:
 
 # `mlflow@2.11.0`: framework mlflow with its distribution at 2.11.0, beside a plain `mlflow`
 LABEL_SEP = "@"
-_EXACT = re.compile(
-    r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.+!_-]+)\s*"
-)
+_NAME = r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)"
+_EXACT = re.compile(_NAME + r"\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.+!_-]+)\s*")
 
 
 def exact_version(requirement: str) -> str:
@@ -123,7 +122,17 @@ def exact_version(requirement: str) -> str:
             f"{requirement!r} is not one version: give NAME==VERSION or a .whl, so that every "
             f"run of the suite measures the version its results are labelled with"
         )
-    return match[2]
+    return match[3]
+
+
+def own_requirement(info: dict[str, Any], requirement: str) -> str:
+    """One version of a framework's own distribution (`exact_version`), the name spelled as
+    its adapter spells it: one version makes one environment however it was typed."""
+    match = _EXACT.fullmatch(requirement)
+    if requirement.endswith(".whl") or not match:
+        return requirement
+    name = re.match(_NAME, info["requirements"][0])
+    return f"{name[1] if name else match[1]}{match[2] or ''}=={match[3]}"
 
 
 def split_label(label: str) -> tuple[str, str]:

@@ -10,8 +10,11 @@ again.
 
 The manager never imports a framework: what an adapter supports comes from the worker's
 `--describe`, and a cell needing a capability the adapter does not declare is stored as
-`unsupported` without starting a process. The planning is `scenarios/plan.py`, the rule
-that stops a framework climbing `scenarios/limits.py`, the display `scenarios/progress.py`.
+`unsupported` without starting a process. Another version of a framework (`--with`, or
+`name@version` in --frameworks) is a framework of its own here (planning, limits, resume,
+storing), in an environment of its own: only the adapter the worker loads is the pin's.
+The planning is `scenarios/plan.py`, the rule that stops a framework climbing
+`scenarios/limits.py`, the display `scenarios/progress.py`.
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ class Framework(NamedTuple):
     def with_(self) -> tuple[str, ...]:
         """The `with_` of its environment (envs.spec_for)."""
         return (self.requirement,) if self.requirement else ()
+
+    def declared(self, info: dict[str, Any]) -> dict[str, Any]:
+        """What its adapter declares, with the requirements it is installed from."""
+        if not self.requirement:
+            return info
+        # the requirement names the first one, the framework's own distribution
+        return {**info, "requirements": [self.requirement, *info["requirements"][1:]]}
 
 
 class Summary(NamedTuple):
@@ -318,11 +328,11 @@ def _frameworks(options: Options, grid: grids.Grid) -> tuple[dict[str, Framework
             dist = envs.distribution(described[adapter])
             if not dist:
                 raise UsageError(f"{label}: {adapter} pins no distribution to take another of")
-            requirement = f"{dist}=={version}"
             try:
-                envs.exact_version(requirement)
+                envs.exact_version(f"{dist}=={version}")
             except envs.EnvError as exc:
                 raise UsageError(f"{label}: {exc}") from None
+            requirement = envs.own_requirement(described[adapter], f"{dist}=={version}")
         chosen[label] = Framework(adapter, requirement)
     for requirement, owners in _with_requirements(options.with_).items():
         dist = envs.dist_name(requirement)
@@ -333,7 +343,8 @@ def _frameworks(options: Options, grid: grids.Grid) -> tuple[dict[str, Framework
                 relabelled.setdefault(label, framework)
                 continue
             hit = True
-            variant = Framework(framework.adapter, requirement)
+            own = envs.own_requirement(described[framework.adapter], requirement)
+            variant = Framework(framework.adapter, own)
             label = f"{framework.adapter}{envs.LABEL_SEP}{envs.exact_version(requirement)}"
             existing = relabelled.get(label) or chosen.get(label)
             if existing is not None and existing != variant:
@@ -347,7 +358,7 @@ def _frameworks(options: Options, grid: grids.Grid) -> tuple[dict[str, Framework
                 f"({', '.join(owners)} {'does' if len(owners) == 1 else 'do'})"
             )
         chosen = relabelled
-    return chosen, {label: described[f.adapter] for label, f in chosen.items()}
+    return chosen, {label: f.declared(described[f.adapter]) for label, f in chosen.items()}
 
 
 def _with_requirements(with_: Sequence[str]) -> dict[str, list[str]]:

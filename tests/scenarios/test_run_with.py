@@ -8,6 +8,7 @@ its pin: its environment is built once in TRACKBENCH_ENVS (seconds, from uv's ca
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 import tracker
 from results import schema as S
-from scenarios import estimates, plan
+from scenarios import envs, estimates, plan
 from scenarios.cli import main
 from scenarios.limits import Limits
 
@@ -40,11 +41,14 @@ def stored(db: Path) -> list[dict[str, Any]]:
         conn.close()
 
 
-def commands(db: Path) -> list[str]:
-    """The command each suite run recorded."""
+def suite_runs(db: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The command each suite run recorded, and the declarations of its frameworks."""
     conn = tracker.connect(f"sqlite:///{db}")
     try:
-        return [r.params[S.COMMAND] for r in conn.experiment(S.SUITES_EXPERIMENT).runs()]
+        return [
+            (r.params[S.COMMAND], json.loads(r[S.DECLARATIONS]))
+            for r in conn.experiment(S.SUITES_EXPERIMENT).runs()
+        ]
     finally:
         conn.close()
 
@@ -71,9 +75,12 @@ def test_an_override_records_its_installed_version_and_requirement(both: Path) -
     assert old["params"][S.REQUIREMENT] == f"tensorboardX=={OLD}"
     assert pinned["params"][S.FRAMEWORK_VERSION] == PINNED
     assert S.REQUIREMENT not in pinned["params"]
-    first, second = commands(both)
+    (first, declared), (second, both_declared) = suite_runs(both)
     assert f"--with tensorboardX=={OLD}" in first and "--frameworks tensorboard" in first
     assert f"--frameworks {LABEL} tensorboard" in second
+    assert list(declared) == [LABEL]
+    assert both_declared[LABEL]["requirements"] == [f"tensorboardX=={OLD}", "tensorboard==2.21.0"]
+    assert both_declared["tensorboard"]["requirements"][0] == f"tensorboardX=={PINNED}"
 
 
 def test_a_report_shows_each_version_as_its_own_row(both: Path, tmp_path: Path) -> None:
@@ -152,3 +159,22 @@ def test_a_version_that_does_not_install_is_stored_as_the_harness_s_failure(
     assert reason.startswith("harness failure: environment: building the tensorboardx ")
     assert "tensorboardx==0.0.0" in reason.lower()
     assert failed["params"][S.REQUIREMENT] == "tensorboardX==0.0.0"
+
+
+def test_one_version_is_one_framework_however_it_is_named() -> None:
+    """NAME@VERSION in --frameworks and --with NAME==VERSION (any spelling) are one framework;
+    --with leaves a framework named with its version alone."""
+    from scenarios import grids, runner
+
+    def chosen(frameworks: list[str], *with_: str) -> dict[str, runner.Framework]:
+        options = runner.Options(frameworks=frameworks, with_=with_)
+        return runner._frameworks(options, grids.GRIDS["quick"])[0]
+
+    old = runner.Framework("tensorboard", f"tensorboardX=={OLD}")
+    assert chosen([LABEL, "tensorboard"], f"TensorBoardX=={OLD}") == {LABEL: old}
+    assert chosen(["tensorboard", LABEL], "tensorboardx==2.6.4") == {
+        "tensorboard@2.6.4": runner.Framework("tensorboard", "tensorboardX==2.6.4"),
+        LABEL: old,
+    }
+    wheel = "tensorboardX-2.6.2.2-py2.py3-none-any.whl"
+    assert envs.exact_version(f"/somewhere/{wheel}") == OLD
