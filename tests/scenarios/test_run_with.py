@@ -59,9 +59,8 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Path:
     in --frameworks with --resume (the OLD cell already stored is not run again)."""
     db = tmp_path_factory.mktemp("with") / "r.db"
     common = [*SMALL, "--db", os.fspath(db), "--suite", "both"]
-    assert (
-        main(["run", *common, "--frameworks", "tensorboard", "--with", f"tensorboardX=={OLD}"]) == 0
-    )
+    override = ["--frameworks", "tensorboard", "--with", f"tensorboardX=={OLD}"]
+    assert main(["run", *common, *override]) == 0
     assert main(["run", *common, "--frameworks", LABEL, "tensorboard", "--resume"]) == 0
     return db
 
