@@ -37,11 +37,15 @@ REPETITION = "repetition"
 # Optional: the machine a cell ran on, for suites split across machines (`--shard`); without
 # it a cell's machine is the one its suite recorded.
 MACHINE_PARAM = "machine"
+# Optional: the requirement (`--with mlflow==2.11.0`, or a wheel's path) the framework's
+# environment was built with instead of its adapter's pin. Such a cell's framework is a
+# label of its own, `mlflow@2.11.0`, so that no statistic pools it with the pinned `mlflow`.
+REQUIREMENT = "requirement"
 # The params every cell has; the scenario's own parameters (e.g. `n_values`) come between
 # ROLE and REPETITION.
 CELL_PARAMS = (SCHEMA_VERSION_PARAM, SUITE_ID, FRAMEWORK, FRAMEWORK_VERSION, ROLE, REPETITION)
 # Params that are not the scenario's own (everything else is, and names the configuration).
-NON_SCENARIO_PARAMS = frozenset((*CELL_PARAMS, MACHINE_PARAM))
+NON_SCENARIO_PARAMS = frozenset((*CELL_PARAMS, MACHINE_PARAM, REQUIREMENT))
 
 # --- fields of a cell -----------------------------------------------------------------------
 OUTCOME = "outcome"

@@ -88,8 +88,10 @@ class Store:
         config: Mapping[str, Any],
         repetition: int,
         result: Mapping[str, Any],
+        requirement: str = "",
     ) -> None:
-        """Store one cell's result as one completed run (params and fields of the schema)."""
+        """Store one cell's result as one completed run (params and fields of the schema);
+        `requirement` is the `--with` one its framework ran with instead of its pin."""
         exp = self._experiments.get(scenario)
         if exp is None:
             exp = self._experiments[scenario] = self.db.experiment(scenario)
@@ -103,6 +105,8 @@ class Store:
             S.REPETITION: repetition,
             S.MACHINE_PARAM: machine,
         }
+        if requirement:
+            params[S.REQUIREMENT] = requirement
         run = exp.run(name, params=params, tags=[str(result.get(S.OUTCOME))])
         for field in (*S.CELL_FIELDS, *S.SCENARIO_FIELDS, *S.SCENARIO_NUMBERS):
             value = result.get(field)

@@ -27,16 +27,23 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=main)
 
 
-def add_with_argument(parser: argparse.ArgumentParser) -> None:
-    """The `--with` option: another version or a local wheel instead of the pinned one."""
+def add_with_argument(
+    parser: argparse.ArgumentParser, *, many: bool = False, note: str = ""
+) -> None:
+    """The `--with` option: another version or a local wheel instead of the pinned one.
+
+    With `many`, one --with takes several REQs (for a command without positional names,
+    which they would swallow).
+    """
     parser.add_argument(
         "--with",
         dest="with_",
-        action="append",
+        action="extend" if many else "append",
+        nargs="+" if many else None,
         default=[],
         metavar="REQ",
         help="install REQ (e.g. mlflow==2.22.5, or a path to a .whl) instead of the "
-        "framework's pinned requirement of the same name; repeatable",
+        f"framework's pinned requirement of the same name; repeatable{note}",
     )
 
 

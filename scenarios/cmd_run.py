@@ -1,7 +1,8 @@
 """`trackbench run`, `list` and `bench-harness`: suites, the menu, the harness's own cost.
 
-Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a database
-that cannot be reached) is a one-line UsageError, never a traceback.
+Bad input (unknown framework, scenario or grid, a malformed --set or --shard, a --with
+that is no framework's distribution or no one version, a database that cannot be reached)
+is a one-line UsageError, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from results.errors import UsageError
 def register(subparsers: Any) -> None:
     """Add the `run`, `list` and `bench-harness` subcommands."""
     from scenarios import grids
+    from scenarios.cmd_envs import add_with_argument
 
     run = subparsers.add_parser(
         "run",
@@ -74,6 +76,13 @@ def register(subparsers: Any) -> None:
         help="seconds per framework before it stops repeating and climbing (default: the grid's)",
     )
     run.add_argument("--no-build", action="store_true", help="do not build missing environments")
+    add_with_argument(
+        run,
+        many=True,
+        note="; each framework whose own distribution REQ names (one version: NAME==VERSION "
+        "or a wheel) runs in its own environment and is stored as NAME@VERSION; name "
+        "NAME@VERSION in --frameworks beside NAME to measure both",
+    )
     run.set_defaults(func=main_run)
 
     lst = subparsers.add_parser("list", help="list frameworks, scenarios and grids")
@@ -134,6 +143,7 @@ def options_from(args: argparse.Namespace) -> Any:
         cell_cap=args.cell_cap,
         framework_budget=args.budget,
         build=not args.no_build,
+        with_=tuple(args.with_),
     )
 
 
@@ -151,6 +161,7 @@ def command_line(args: argparse.Namespace) -> str:
             argv += [flag, str(value)]
     for item in args.sets:
         argv += ["--set", item]
+    argv += ["--with", *args.with_] if args.with_ else []
     argv += ["--resume"] if args.resume else []
     return shlex.join(argv)
 

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,55 @@ def dist_name(requirement: str) -> str:
     if not match:
         raise EnvError(f"cannot read a package name in {requirement!r}")
     return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def distribution(info: dict[str, Any]) -> str:
+    """A framework's own distribution: its adapter's first requirement, whose installed
+    version its results record; "" for one with none (the floors, the working tree's tracker)."""
+    if info.get("project_packages") or not info.get("requirements"):
+        return ""
+    return dist_name(info["requirements"][0])
+
+
+# `mlflow@2.11.0`: framework mlflow with its distribution at 2.11.0, beside a plain `mlflow`
+LABEL_SEP = "@"
+_NAME = r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)"
+_EXACT = re.compile(_NAME + r"\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.+!_-]+)\s*")
+
+
+def exact_version(requirement: str) -> str:
+    """The one version a requirement installs (`NAME==V`, or a wheel's); EnvError for a range,
+    which could install another version on each machine."""
+    if requirement.endswith(".whl"):
+        parts = Path(requirement).name.split("-")
+        if len(parts) >= 5:  # name-version(-build)-python-abi-platform.whl
+            return parts[1]
+        raise EnvError(
+            f"{requirement!r} is not a wheel's file name (NAME-VERSION-...-PLATFORM.whl)"
+        )
+    match = _EXACT.fullmatch(requirement)
+    if not match:
+        raise EnvError(
+            f"{requirement!r} is not one version: give NAME==VERSION or a .whl, so that every "
+            f"run of the suite measures the version its results are labelled with"
+        )
+    return match[3]
+
+
+def own_requirement(info: dict[str, Any], requirement: str) -> str:
+    """One version of a framework's own distribution (`exact_version`), the name spelled as
+    its adapter spells it: one version makes one environment however it was typed."""
+    match = _EXACT.fullmatch(requirement)
+    if requirement.endswith(".whl") or not match:
+        return requirement
+    name = re.match(_NAME, info["requirements"][0])
+    return f"{name[1] if name else match[1]}{match[2] or ''}=={match[3]}"
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """(framework, version) of a label such as `mlflow@2.11.0`; the version is "" for the pin."""
+    name, _, version = label.partition(LABEL_SEP)
+    return name, version
 
 
 def _file_sha(path: Path) -> str:
@@ -407,14 +457,19 @@ def ensure(
     return spec
 
 
+def build_command(name: str, with_: Sequence[str] = ()) -> str:
+    """The `trackbench envs --build` command that builds framework `name`'s environment."""
+    return shlex.join(
+        ["trackbench", "envs", "--build", name, *(a for w in with_ for a in ("--with", w))]
+    )
+
+
 def python_for(name: str, with_: Sequence[str] = ()) -> Path:
     """The interpreter of framework `name`'s environment; EnvError if it is not built."""
     spec = spec_for(name, with_)
     if spec.state() != "ready":
-        hint = " ".join(f"--with {w}" for w in with_)
         raise EnvError(
-            f"the {name} environment is {spec.state()}: run `trackbench envs --build {name}"
-            f"{' ' + hint if hint else ''}`"
+            f"the {name} environment is {spec.state()}: run `{build_command(name, with_)}`"
         )
     return spec.python
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from results import schema as S
 from scenarios import grids, plan, workloads
+from scenarios.envs import split_label
 from scenarios.limits import Limits
 
 
@@ -90,14 +91,14 @@ def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, f
 
 def estimate_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -> float:
     """A rough whole-cell estimate in seconds (for the ETA and the quick grid's budget)."""
-    est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
+    est = ESTIMATES.get(split_label(framework)[0], DEFAULT_ESTIMATE)  # another version alike
     return writer_seconds(framework, scenario, params) + READER_SHARE * est.base + MANAGER_SECONDS
 
 
 def writer_seconds(framework: str, scenario: str, params: Mapping[str, Any]) -> float:
     """A rough estimate of a cell's writer processes in seconds (`process_ns`, what the
     framework budget counts)."""
-    est = ESTIMATES.get(framework, DEFAULT_ESTIMATE)
+    est = ESTIMATES.get(split_label(framework)[0], DEFAULT_ESTIMATE)  # another version alike
     runs, values, megabytes = workload_size(scenario, params)
     seconds = est.base + values * est.per_value + runs * est.per_run + megabytes * est.per_mb
     if scenario in ("concurrency", "fidelity"):

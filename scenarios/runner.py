@@ -10,8 +10,11 @@ again.
 
 The manager never imports a framework: what an adapter supports comes from the worker's
 `--describe`, and a cell needing a capability the adapter does not declare is stored as
-`unsupported` without starting a process. The planning is `scenarios/plan.py`, the rule
-that stops a framework climbing `scenarios/limits.py`, the display `scenarios/progress.py`.
+`unsupported` without starting a process. Another version of a framework (`--with`, or
+`name@version` in --frameworks) is a framework of its own here (planning, limits, resume,
+storing), in an environment of its own: only the adapter the worker loads is the pin's.
+The planning is `scenarios/plan.py`, the rule that stops a framework climbing
+`scenarios/limits.py`, the display `scenarios/progress.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from results import schema as S
@@ -61,6 +65,29 @@ class Options(NamedTuple):
     # the interpreter for every worker instead of the frameworks' environments (tests)
     python: str | None = None
     build: bool = True
+    # `--with`: requirements that replace the pin of each framework whose own distribution
+    # they name; such a framework runs, and is stored, as `name@version`
+    with_: tuple[str, ...] = ()
+
+
+class Framework(NamedTuple):
+    """A framework as a suite runs it: its adapter's name, and the requirement replacing its
+    pinned one ("" for the pin)."""
+
+    adapter: str
+    requirement: str = ""
+
+    @property
+    def with_(self) -> tuple[str, ...]:
+        """The `with_` of its environment (envs.spec_for)."""
+        return (self.requirement,) if self.requirement else ()
+
+    def declared(self, info: dict[str, Any]) -> dict[str, Any]:
+        """What its adapter declares, with the requirements it is installed from."""
+        if not self.requirement:
+            return info
+        # the requirement names the first one, the framework's own distribution
+        return {**info, "requirements": [self.requirement, *info["requirements"][1:]]}
 
 
 class Summary(NamedTuple):
@@ -123,10 +150,8 @@ def run_suite(
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
     timeout = options.timeout or grid.timeout
     configs = plan.scenario_configs(grid, options.scenarios, options.spec, options.overrides)
-    described = _describe(options.frameworks or options.spec_frameworks)
-    frameworks = plan.resolve_frameworks(
-        options.frameworks or options.spec_frameworks, grid, described
-    )
+    chosen, described = _frameworks(options, grid)
+    frameworks = list(chosen)
     cells = plan.plan_cells(frameworks, configs, repeat, options.shard)
     grid_label = "spec" if options.spec else grid.name
 
@@ -156,7 +181,7 @@ def run_suite(
         pythons: dict[str, str] = {}
         env_errors: dict[str, str] = {}
         if not options.python:
-            pythons, env_errors = _ensure_envs(todo, described, progress, options)
+            pythons, env_errors = _ensure_envs(todo, chosen, described, progress, options)
         suite_run = store.begin_suite(
             suite_id,
             params={**info, S.COMMAND: options.command, S.SEED: seed, S.GRID: grid_label},
@@ -182,6 +207,7 @@ def run_suite(
                     declared = described[cell.framework]
                     result = _measure(
                         cell,
+                        chosen[cell.framework].adapter,
                         declared,
                         limits,
                         versions.get(cell.framework, ""),
@@ -203,6 +229,7 @@ def run_suite(
                             config=cell.config,
                             repetition=cell.repetition,
                             result=result,
+                            requirement=chosen[cell.framework].requirement,
                         )
                         ran += 1  # counted with the write: a signal lands after both
                     limits.record(cell, result[S.OUTCOME], result.get(S.PROCESS_NS))
@@ -295,6 +322,91 @@ def _describe(names: Sequence[str]) -> dict[str, Any]:
         raise UsageError(str(exc)) from None
 
 
+def _frameworks(options: Options, grid: grids.Grid) -> tuple[dict[str, Framework], dict[str, Any]]:
+    """The suite's frameworks by label, and what each declares (keyed by label too).
+
+    A label is an adapter's name for its pinned requirement, or `name@version` for another
+    version of its own distribution: named so in --frameworks (beside the pinned one, to
+    measure both in one suite), or made by a --with that names the distribution.
+    """
+    requested = list(dict.fromkeys(options.frameworks or options.spec_frameworks))
+    adapters = list(dict.fromkeys(envs.split_label(name)[0] for name in requested))
+    described = _describe(adapters)
+    chosen: dict[str, Framework] = {}
+    for label in requested or plan.resolve_frameworks((), grid, described):
+        adapter, version = envs.split_label(label)
+        plan.resolve_frameworks([adapter], grid, described)  # a one-line error if unknown
+        requirement = ""
+        if version:
+            dist = envs.distribution(described[adapter])
+            if not dist:
+                raise UsageError(f"{label}: {adapter} pins no distribution to take another of")
+            try:
+                envs.exact_version(f"{dist}=={version}")
+            except envs.EnvError as exc:
+                raise UsageError(f"{label}: {exc}") from None
+            requirement = envs.own_requirement(described[adapter], f"{dist}=={version}")
+        chosen[label] = Framework(adapter, requirement)
+    for requirement, owners in _with_requirements(options.with_).items():
+        dist = envs.dist_name(requirement)
+        relabelled: dict[str, Framework] = {}
+        hit = False
+        for label, framework in chosen.items():
+            if framework.requirement or envs.distribution(described[framework.adapter]) != dist:
+                relabelled.setdefault(label, framework)
+                continue
+            hit = True
+            own = envs.own_requirement(described[framework.adapter], requirement)
+            variant = Framework(framework.adapter, own)
+            label = f"{framework.adapter}{envs.LABEL_SEP}{envs.exact_version(requirement)}"
+            existing = relabelled.get(label) or chosen.get(label)
+            if existing is not None and existing != variant:
+                raise UsageError(
+                    f"--with {requirement}: the suite has {label} as {existing.requirement}"
+                )
+            relabelled[label] = variant
+        if not hit:
+            raise UsageError(
+                f"--with {requirement}: no framework of this suite installs {dist} "
+                f"({', '.join(owners)} {'does' if len(owners) == 1 else 'do'})"
+            )
+        chosen = relabelled
+    return chosen, {label: f.declared(described[f.adapter]) for label, f in chosen.items()}
+
+
+def _with_requirements(with_: Sequence[str]) -> dict[str, list[str]]:
+    """--with's requirements (a wheel by its absolute path), each naming one version of a
+    registered framework's own distribution, once: requirement -> the frameworks it can
+    apply to. UsageError otherwise."""
+    if not with_:
+        return {}
+    owners: dict[str, list[str]] = defaultdict(list)
+    for name, info in _describe(()).items():
+        if "error" not in info and envs.distribution(info):
+            owners[envs.distribution(info)].append(name)
+    out: dict[str, str] = {}
+    for requirement in with_:
+        try:
+            dist = envs.dist_name(requirement)
+            envs.exact_version(requirement)
+        except envs.EnvError as exc:
+            raise UsageError(f"--with: {exc}") from None
+        if dist not in owners:
+            raise UsageError(
+                f"--with {requirement}: {dist} is no framework's distribution; they are "
+                f"{', '.join(sorted(owners))}"
+            )
+        if dist in out:
+            raise UsageError(f"--with names {dist} twice: {out[dist]} and {requirement}")
+        if requirement.endswith(".whl"):
+            wheel = Path(requirement).expanduser().resolve()
+            if not wheel.is_file():
+                raise UsageError(f"--with: no wheel at {wheel}")
+            requirement = os.fspath(wheel)
+        out[dist] = requirement
+    return {requirement: owners[dist] for dist, requirement in out.items()}
+
+
 def _suite_identity(
     store: Store,
     options: Options,
@@ -331,10 +443,14 @@ def _suite_identity(
 
 
 def _ensure_envs(
-    cells: Sequence[Cell], described: Mapping[str, Any], progress: Progress, options: Options
+    cells: Sequence[Cell],
+    chosen: Mapping[str, Framework],
+    described: Mapping[str, Any],
+    progress: Progress,
+    options: Options,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Build each needed environment that is missing: (framework -> interpreter, framework ->
-    error for failed builds).
+    """Build each needed environment that is missing: (framework label -> interpreter, label
+    -> error for failed builds).
 
     The interpreters are fixed here, once per suite: an edit to `tracker/` while the suite
     runs makes a new environment key, but every cell of the suite keeps measuring the same
@@ -350,12 +466,13 @@ def _ensure_envs(
         }
     )
     for name in needed:
+        adapter, with_ = chosen[name].adapter, chosen[name].with_
         try:
-            spec = envs.spec_for(name, info=described[name])
+            spec = envs.spec_for(adapter, with_, info=described[name])
             if spec.state() != "ready":
                 if not options.build:
                     errors[name] = (
-                        f"environment {spec.state()} (run `trackbench envs --build {name}`)"
+                        f"environment {spec.state()} (run `{envs.build_command(adapter, with_)}`)"
                     )
                     continue
                 progress.say(f"building the {name} environment ...")
@@ -370,6 +487,7 @@ def _ensure_envs(
 
 def _measure(
     cell: Cell,
+    adapter: str,
     declared: Mapping[str, Any],
     limits: Limits,
     version: str,
@@ -390,7 +508,7 @@ def _measure(
         return harness_failed(env_errors[cell.framework], version)
     try:
         return run_one(
-            cell.framework, cell.scenario, cell.config, timeout, python=python,
+            adapter, cell.scenario, cell.config, timeout, python=python,
             declared=declared, seed=seed,
         )  # fmt: skip
     except envs.EnvError as exc:
