@@ -5,16 +5,15 @@ measured, through `results.store` (one run of the reference tracker per cell, on
 per scenario; the suite itself is one run of the experiment `suites`). So an interrupt
 (Ctrl-C, SIGTERM) loses only the cell in progress, and `resume` skips every cell whose
 identity (suite, framework, scenario, parameters, repetition) is already stored, but for the
-harness's failures (an environment that did not build, an outcome never stored): those run
-again.
+harness's failures (an environment that did not build, an outcome never stored), which run
+again, and skipped cells, which the limits decide again (a larger budget runs them).
 
 The manager never imports a framework: what an adapter supports comes from the worker's
 `--describe`, and a cell needing a capability the adapter does not declare is stored as
-`unsupported` without starting a process. Another version of a framework (`--with`, or
-`name@version` in --frameworks) is a framework of its own here (planning, limits, resume,
-storing), in an environment of its own: only the adapter the worker loads is the pin's.
-The planning is `scenarios/plan.py`, the rule that stops a framework climbing
-`scenarios/limits.py`, the display `scenarios/progress.py`.
+`unsupported` without starting a process. Which frameworks, by which label and
+requirement (another version by `--with`), is `scenarios/frameworks.py`; the planning
+`scenarios/plan.py`, the rule that stops a framework climbing `scenarios/limits.py`, the
+display `scenarios/progress.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from results import schema as S
@@ -36,6 +34,7 @@ from results.errors import UsageError
 from results.provenance import machine_info
 from results.store import Store
 from scenarios import envs, estimates, grids, plan, workloads
+from scenarios import frameworks as suite_frameworks
 from scenarios.cell import RESULT_KEYS
 from scenarios.limits import Limits
 from scenarios.plan import Cell
@@ -68,26 +67,6 @@ class Options(NamedTuple):
     # `--with`: requirements that replace the pin of each framework whose own distribution
     # they name; such a framework runs, and is stored, as `name@version`
     with_: tuple[str, ...] = ()
-
-
-class Framework(NamedTuple):
-    """A framework as a suite runs it: its adapter's name, and the requirement replacing its
-    pinned one ("" for the pin)."""
-
-    adapter: str
-    requirement: str = ""
-
-    @property
-    def with_(self) -> tuple[str, ...]:
-        """The `with_` of its environment (envs.spec_for)."""
-        return (self.requirement,) if self.requirement else ()
-
-    def declared(self, info: dict[str, Any]) -> dict[str, Any]:
-        """What its adapter declares, with the requirements it is installed from."""
-        if not self.requirement:
-            return info
-        # the requirement names the first one, the framework's own distribution
-        return {**info, "requirements": [self.requirement, *info["requirements"][1:]]}
 
 
 class Summary(NamedTuple):
@@ -150,7 +129,9 @@ def run_suite(
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
     timeout = options.timeout or grid.timeout
     configs = plan.scenario_configs(grid, options.scenarios, options.spec, options.overrides)
-    chosen, described = _frameworks(options, grid)
+    chosen, described = suite_frameworks.choose(
+        options.frameworks or options.spec_frameworks, options.with_, grid
+    )
     frameworks = list(chosen)
     cells = plan.plan_cells(frameworks, configs, repeat, options.shard)
     grid_label = "spec" if options.spec else grid.name
@@ -315,98 +296,6 @@ def _resumed(
     return done
 
 
-def _describe(names: Sequence[str]) -> dict[str, Any]:
-    try:
-        return envs.describe(tuple(names))
-    except envs.EnvError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _frameworks(options: Options, grid: grids.Grid) -> tuple[dict[str, Framework], dict[str, Any]]:
-    """The suite's frameworks by label, and what each declares (keyed by label too).
-
-    A label is an adapter's name for its pinned requirement, or `name@version` for another
-    version of its own distribution: named so in --frameworks (beside the pinned one, to
-    measure both in one suite), or made by a --with that names the distribution.
-    """
-    requested = list(dict.fromkeys(options.frameworks or options.spec_frameworks))
-    adapters = list(dict.fromkeys(envs.split_label(name)[0] for name in requested))
-    described = _describe(adapters)
-    chosen: dict[str, Framework] = {}
-    for label in requested or plan.resolve_frameworks((), grid, described):
-        adapter, version = envs.split_label(label)
-        plan.resolve_frameworks([adapter], grid, described)  # a one-line error if unknown
-        requirement = ""
-        if version:
-            dist = envs.distribution(described[adapter])
-            if not dist:
-                raise UsageError(f"{label}: {adapter} pins no distribution to take another of")
-            try:
-                envs.exact_version(f"{dist}=={version}")
-            except envs.EnvError as exc:
-                raise UsageError(f"{label}: {exc}") from None
-            requirement = envs.own_requirement(described[adapter], f"{dist}=={version}")
-        chosen[label] = Framework(adapter, requirement)
-    for requirement, owners in _with_requirements(options.with_).items():
-        dist = envs.dist_name(requirement)
-        relabelled: dict[str, Framework] = {}
-        hit = False
-        for label, framework in chosen.items():
-            if framework.requirement or envs.distribution(described[framework.adapter]) != dist:
-                relabelled.setdefault(label, framework)
-                continue
-            hit = True
-            own = envs.own_requirement(described[framework.adapter], requirement)
-            variant = Framework(framework.adapter, own)
-            label = f"{framework.adapter}{envs.LABEL_SEP}{envs.exact_version(requirement)}"
-            existing = relabelled.get(label) or chosen.get(label)
-            if existing is not None and existing != variant:
-                raise UsageError(
-                    f"--with {requirement}: the suite has {label} as {existing.requirement}"
-                )
-            relabelled[label] = variant
-        if not hit:
-            raise UsageError(
-                f"--with {requirement}: no framework of this suite installs {dist} "
-                f"({', '.join(owners)} {'does' if len(owners) == 1 else 'do'})"
-            )
-        chosen = relabelled
-    return chosen, {label: f.declared(described[f.adapter]) for label, f in chosen.items()}
-
-
-def _with_requirements(with_: Sequence[str]) -> dict[str, list[str]]:
-    """--with's requirements (a wheel by its absolute path), each naming one version of a
-    registered framework's own distribution, once: requirement -> the frameworks it can
-    apply to. UsageError otherwise."""
-    if not with_:
-        return {}
-    owners: dict[str, list[str]] = defaultdict(list)
-    for name, info in _describe(()).items():
-        if "error" not in info and envs.distribution(info):
-            owners[envs.distribution(info)].append(name)
-    out: dict[str, str] = {}
-    for requirement in with_:
-        try:
-            dist = envs.dist_name(requirement)
-            envs.exact_version(requirement)
-        except envs.EnvError as exc:
-            raise UsageError(f"--with: {exc}") from None
-        if dist not in owners:
-            raise UsageError(
-                f"--with {requirement}: {dist} is no framework's distribution; they are "
-                f"{', '.join(sorted(owners))}"
-            )
-        if dist in out:
-            raise UsageError(f"--with names {dist} twice: {out[dist]} and {requirement}")
-        if requirement.endswith(".whl"):
-            wheel = Path(requirement).expanduser().resolve()
-            if not wheel.is_file():
-                raise UsageError(f"--with: no wheel at {wheel}")
-            requirement = os.fspath(wheel)
-        out[dist] = requirement
-    return {requirement: owners[dist] for dist, requirement in out.items()}
-
-
 def _suite_identity(
     store: Store,
     options: Options,
@@ -444,7 +333,7 @@ def _suite_identity(
 
 def _ensure_envs(
     cells: Sequence[Cell],
-    chosen: Mapping[str, Framework],
+    chosen: Mapping[str, suite_frameworks.Framework],
     described: Mapping[str, Any],
     progress: Progress,
     options: Options,

@@ -163,16 +163,16 @@ def test_a_version_that_does_not_install_is_stored_as_the_harness_s_failure(
 def test_one_version_is_one_framework_however_it_is_named() -> None:
     """NAME@VERSION in --frameworks and --with NAME==VERSION (any spelling) are one framework;
     --with leaves a framework named with its version alone."""
-    from scenarios import grids, runner
+    from scenarios import grids
+    from scenarios.frameworks import Framework, choose
 
-    def chosen(frameworks: list[str], *with_: str) -> dict[str, runner.Framework]:
-        options = runner.Options(frameworks=frameworks, with_=with_)
-        return runner._frameworks(options, grids.GRIDS["quick"])[0]
+    def chosen(frameworks: list[str], *with_: str) -> dict[str, Framework]:
+        return choose(frameworks, with_, grids.GRIDS["quick"])[0]
 
-    old = runner.Framework("tensorboard", f"tensorboardX=={OLD}")
+    old = Framework("tensorboard", f"tensorboardX=={OLD}")
     assert chosen([LABEL, "tensorboard"], f"TensorBoardX=={OLD}") == {LABEL: old}
     assert chosen(["tensorboard", LABEL], "tensorboardx==2.6.4") == {
-        "tensorboard@2.6.4": runner.Framework("tensorboard", "tensorboardX==2.6.4"),
+        "tensorboard@2.6.4": Framework("tensorboard", "tensorboardX==2.6.4"),
         LABEL: old,
     }
     wheel = "tensorboardX-2.6.2.2-py2.py3-none-any.whl"
