@@ -281,7 +281,7 @@ def hbars(
     if limits:  # one label for them all: floors lie close together, labels would overlap
         anchor = min(levels, default=left)
         at = _share(anchor, left, right, log)
-        ax.text(anchor, -0.62, " the limit: " + ", ".join(m.text for m in limits),
+        ax.text(anchor, -0.62, " the limit: " + ", ".join(m.text for m in limits) + " ",
                 ha="left" if at < 0.5 else "right", va="bottom", fontsize=BAR_FONT,
                 color=LIMIT_COLOUR)  # fmt: skip
     ax.set_ylim(max(len(bars), 1) - 0.5, -0.5 - (0.75 if limits else 0.0))

@@ -34,7 +34,7 @@ from results import schema as S
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-LABEL_INCHES = 7.2  # of a panel's 8, that labels right of its bars share
+LABEL_INCHES = 7.2  # of a panel's 8 inches, what its bars and their labels share
 
 
 def _status(m: Measured) -> str:
@@ -140,7 +140,7 @@ def _pct(value: float) -> str:
 
 def memory(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
     """Per configuration, the writer's memory over the steps, one line per framework,
-    labelled at its end with the framework and its last value."""
+    labelled at its end with the framework and its last value; floors dashed: the limit."""
     from matplotlib.ticker import FuncFormatter
 
     look = plots.styles(section)
@@ -161,15 +161,19 @@ def memory(section: Section, rows: Sequence[Measured], out: Path, prov: Provenan
             ax.set_ylim(max(low - pad, 0.0), high + pad)
         ends = []
         for m in drawn:
-            st = look[m.framework]
+            st, floor = look[m.framework], m.row.role == S.FLOOR
+            colour = LIMIT_COLOUR if floor else st.colour
             steps = [s for s, _ in m.series]
             mb = [b / MB for _, b in m.series]
-            ax.plot(steps, mb, color=st.colour, linestyle=st.linestyle, linewidth=1.4,
+            ax.plot(steps, mb, color=colour, linestyle="--" if floor else st.linestyle,
+                    linewidth=1.1 if floor else 1.4,
                     alpha=FLAGGED_ALPHA + 0.2 if m.flag() else 1.0)  # fmt: skip
             text = f"{m.framework} {stats.format_number(mb[-1])} MB"
+            if floor:
+                text += " (the limit)"
             if m.flag():
                 text += f" ({m.flag()})"
-            ends.append((mb[-1], text, st.colour, bool(m.flag())))
+            ends.append((mb[-1], text, colour, bool(m.flag())))
         plots.label_ends(ax, ends, log_y)
         if missing:
             ax.text(0.01, 0.98, "no memory series:\n" + "\n".join(

@@ -122,7 +122,7 @@ def test_floors_are_a_line_the_limit(
     (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert list(line.get_xdata()) == pytest.approx([0.031, 0.031])
     assert line.get_color() == plots.LIMIT_COLOUR
-    assert " the limit: sqlite 0.0310 s" in _texts(ax)
+    assert " the limit: sqlite 0.0310 s " in _texts(ax)
 
 
 def test_small_spans_are_drawn_from_zero() -> None:
