@@ -279,10 +279,11 @@ def hbars(
     for level in levels:
         ax.axvline(level, color=LIMIT_COLOUR, linestyle="--", linewidth=1.1)
     if limits:  # one label for them all: floors lie close together, labels would overlap
-        anchor = min(levels, default=left)
-        at = _share(anchor, left, right, log)
+        # beside the lines, never across one: right of them in the left half, else left
+        left_half = _share(min(levels, default=left), left, right, log) < 0.5
+        anchor = (max if left_half else min)(levels, default=left)
         ax.text(anchor, -0.62, " the limit: " + ", ".join(m.text for m in limits) + " ",
-                ha="left" if at < 0.5 else "right", va="bottom", fontsize=BAR_FONT,
+                ha="left" if left_half else "right", va="bottom", fontsize=BAR_FONT,
                 color=LIMIT_COLOUR)  # fmt: skip
     ax.set_ylim(max(len(bars), 1) - 0.5, -0.5 - (0.75 if limits else 0.0))
     ax.set_yticks(range(len(bars)), [b.name for b in bars], fontsize=8)

@@ -136,11 +136,16 @@ def test_small_spans_are_drawn_from_zero() -> None:
         plots.Bar("a", 0.1, 0.09, 0.11, "0.100 s", "#000000"),
         plots.Bar("c", math.nan, math.nan, math.nan, "no ok cell: crash", plots.FAILED_COLOUR),
     ]
-    plots.hbars(ax, shown, [plots.Limit(0.05, "floor 0.0500 s")], 6.0, "seconds")
+    limits = [plots.Limit(0.05, "floor 0.0500 s"), plots.Limit(0.06, "other 0.0600 s")]
+    plots.hbars(ax, shown, limits, 6.0, "seconds")
     assert ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0
     assert ax.get_xlabel() == "seconds"
     assert _ticks(ax) == ["b", "a", "c"]  # in the order given
     assert len(_bars(ax)) == 2
+    # the floors' label, right of both their lines, crosses neither
+    (limit,) = [t for t in ax.texts if "the limit" in t.get_text()]
+    assert limit.get_text() == " the limit: floor 0.0500 s, other 0.0600 s "
+    assert (limit.get_position()[0], limit.get_horizontalalignment()) == (0.06, "left")
     # the labels fit: the axis reaches past the longest whisker
     assert ax.get_xlim()[1] > 0.35 / (1 - plots.label_room(["0.300 s"], 6.0)) - 1e-9
 
