@@ -557,13 +557,7 @@ def phases_figure(section: Section, scenario: str, rows: Sequence[Row], prov: Pr
     keys = [*PHASE_LABELS, REST]
     labels = [*PHASE_LABELS.values(), REST]
     cols = 2 if len(groups) > 3 else 1  # many configurations: two columns, half the height
-    longest = max(len(mine) for _, mine in groups)
-    rows_n = math.ceil(len(groups) / cols)
-    fig = _new_figure(8.0 * cols, 0.6 + rows_n * (0.45 + 0.24 * longest), prov)
-    grid = fig.subplots(rows_n, cols, squeeze=False)
-    axes = [grid[i // cols, i % cols] for i in range(len(groups))]
-    for extra in range(len(groups), rows_n * cols):  # an odd count leaves one panel empty
-        grid[extra // cols, extra % cols].set_axis_off()
+    fig, axes = panel_grid([len(mine) for _, mine in groups], cols, BAR_WIDTH, prov)
     for ax, (config, mine) in zip(axes, groups, strict=True):
         present = [*bar_order(mine), *(r for r in mine if r.role == S.FLOOR)]
         for y, row in enumerate(present):
@@ -591,11 +585,13 @@ def phases_figure(section: Section, scenario: str, rows: Sequence[Row], prov: Pr
         ax.set_ylim(max(len(present), 1) - 0.5, -0.5)
         ax.set_xlim(0, 128)
         ax.set_xticks([0, 25, 50, 75, 100])
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_title(f"{scenario}, {config}", fontsize=9, loc="left")
     for ax in axes[-cols:]:
         ax.set_xlabel(
             "share of the phases' median times (%); right: median "
-            f"{headline_words(section, scenario)} seconds"
+            f"{headline_words(section, scenario)} seconds",
+            fontsize=8,
         )
     handles, names = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
