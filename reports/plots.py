@@ -79,7 +79,14 @@ PHASE_COLOURS = (
     "#bab0ac",
 )
 LINESTYLES: tuple[Literal["-", "--", ":"], ...] = ("-", "--", ":")
-MAX_BARS_PER_ROW = 40  # more bars than this in one row of a figure cannot be read
+FLAGGED_ALPHA = 0.3  # a bar whose data is not a clean result: pale and hatched
+FAILED_COLOUR = "#b71c1c"
+LIMIT_COLOUR = "#333333"  # the floors' lines: the limit, drawn like no framework
+BOX = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1}
+LABEL_GAP = 0.045  # least vertical distance between two line labels, in axes fractions
+BAR_FONT = 7.5  # points, of the labels beside bars and at the ends of lines
+BAR_WIDTH = 8.0  # inches of a column of bar panels
+LOG_SPAN = 30  # bars whose values span more than this many times are drawn on a log axis
 FOOTER_FONT = 6.5  # points
 FOOTER_LINE = 0.125  # inches per footer line
 FOOTER_PAD = 0.12  # inches
@@ -119,56 +126,6 @@ def styles(section: Section) -> dict[str, Style]:
             hatch=(None, "//", "..")[variant % 3],
         )
     return out
-
-
-def _chunks(configs: Sequence[str], n_frameworks: int) -> list[list[str]]:
-    """Configurations split into rows of at most about MAX_BARS_PER_ROW bars."""
-    per_row = max(1, min(len(configs), MAX_BARS_PER_ROW // max(n_frameworks, 1)))
-    return [list(configs[i : i + per_row]) for i in range(0, len(configs), per_row)]
-
-
-def _legend(
-    fig: Figure, section: Section, frameworks: Sequence[str], kind: str,
-    floors: Sequence[str] = (),
-) -> None:  # fmt: skip
-    """One legend for the whole figure, above it: framework and version (floors as dashed
-    lines)."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    look = styles(section)
-    versions = section.versions()
-    handles: list[Any] = []
-    for name in frameworks:
-        st = look[name]
-        label = f"{name} {versions[name]}"
-        if kind == "line":
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=st.colour,
-                    linestyle=st.linestyle,
-                    marker=st.marker,
-                    markersize=4,
-                    label=label,
-                )
-            )
-        else:
-            handles.append(
-                Patch(facecolor=st.colour, hatch=st.hatch, edgecolor="white", label=label)
-            )
-    for name in floors:
-        label = f"{name} {versions[name]} (floor)"
-        handles.append(Line2D([], [], color=look[name].colour, linestyle="--", label=label))
-    # as many columns as fit the figure's width (about 0.06 inch a character at size 7, plus
-    # the swatch), so long version strings are never cut at the edges
-    column_inches = 0.6 + 0.06 * max((len(h.get_label()) for h in handles), default=1)
-    fits = max(1, int(fig.get_figwidth() / column_inches))
-    fig.legend(
-        handles=handles, fontsize=7, ncols=min(6, fits, max(len(handles), 1)),
-        loc="outside upper center",
-    )  # fmt: skip
 
 
 def _new_figure(width: float, height: float, prov: Provenance) -> Figure:
@@ -234,117 +191,189 @@ def _status_label(row: Row) -> str:
     return "/".join(o or "no outcome" for o in bad) or "no data"
 
 
-def _fail_label(
-    ax: Axes, x: float, text: str, boxed: bool = False, colour: str = "#b71c1c"
+def _by_config(section: Section, scenario: str, rows: Sequence[Row]) -> list[tuple[str, list[Row]]]:
+    """The rows of each configuration that has any, in the section's order of configurations."""
+    groups = [(c, [r for r in rows if r.config == c]) for c in section.configs(scenario)]
+    return [(config, mine) for config, mine in groups if mine]
+
+
+def bar_order(rows: Sequence[Row]) -> list[Row]:
+    """One configuration's rows as its bars are drawn, top down: the ranked by median, then
+    those shown but not ranked (data not clean, too few ok cells), then those without an ok
+    cell. Floors are the limit, drawn as a line, never a bar."""
+
+    def key(row: Row) -> tuple[bool, bool, float]:
+        median = row.summary.median if row.summary else 0.0
+        return (row.summary is None, bool(row.unranked), median)
+
+    return sorted((r for r in rows if r.role != S.FLOOR), key=key)
+
+
+class Bar(NamedTuple):
+    """One horizontal bar: the framework it names, its end and whisker (NaN: none), the text
+    right of it. `value` is NaN when there is no bar: the text, in `colour`, says why."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    text: str
+    colour: str
+    hatch: str | None = None
+    flagged: bool = False  # shown but not a clean result: pale, its text in red
+
+
+class Limit(NamedTuple):
+    """A floor in a panel of bars: a dashed line at `value` (none when NaN), named in `text`."""
+
+    value: float
+    text: str
+
+
+def label_room(labels: Sequence[str], inches: float) -> float:
+    """The share of a panel `inches` wide that labels right of its bars take: about 0.065
+    inch a character, at most 0.6."""
+    return min(0.6, 0.065 * max((len(t) for t in labels), default=0) / inches + 0.03)
+
+
+def spans_decades(values: Sequence[float]) -> bool:
+    """Whether the positive values span more than LOG_SPAN times: a log axis, else linear
+    from zero (bars' lengths then compare as their values do)."""
+    positive = [v for v in values if v > 0]
+    return bool(positive) and max(positive) / min(positive) > LOG_SPAN
+
+
+def hbars(
+    ax: Axes, bars: Sequence[Bar], limits: Sequence[Limit], inches: float, xlabel: str
 ) -> None:
-    """A vertical label at the foot of a bar's slot: outcomes other than ok stay visible."""
-    box = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1} if boxed else None
-    ax.text(
-        x,
-        0.03,
-        text,
-        transform=ax.get_xaxis_transform(),
-        rotation=90,
-        ha="center",
-        va="bottom",
-        fontsize=7,
-        color=colour,
-        bbox=box,
+    """Bars top down, named on the left and labelled right of their whiskers, on a log axis
+    when they span decades; the floors as dashed lines labelled once above them: the limit."""
+    drawn = [b for b in bars if not math.isnan(b.value)]
+    levels = [m.value for m in limits if not math.isnan(m.value)]
+    reach = [v for b in drawn for v in (b.low, b.value, b.high) if not math.isnan(v)] + levels
+    positive = [v for v in reach if v > 0] or [1.0]
+    room = label_room([b.text for b in drawn], inches)
+    log = spans_decades([*(b.value for b in drawn), *levels])
+    if log:
+        ax.set_xscale("log")
+        left = min(positive) / 1.6
+        right = left * (max(positive) / left) ** (1 / (1 - room))
+    else:
+        left, right = 0.0, max(positive) / (1 - room)
+    ax.set_xlim(left, right)
+    for y, b in enumerate(bars):
+        if math.isnan(b.value):
+            ax.text(0.01, y, b.text, transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=BAR_FONT, color=b.colour, bbox=BOX)  # fmt: skip
+            continue
+        ax.barh(
+            y, b.value, height=0.7, color=b.colour, edgecolor=b.colour,
+            alpha=FLAGGED_ALPHA if b.flagged else 1.0, hatch="xx" if b.flagged else b.hatch,
+            xerr=None if math.isnan(b.low) else [[b.value - b.low], [b.high - b.value]], capsize=2,
+            error_kw={"elinewidth": 0.8, "ecolor": "#333333"},
+        )  # fmt: skip
+        end = b.value if math.isnan(b.high) else b.high
+        ax.annotate(b.text, (end, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=BAR_FONT,
+                    color=FAILED_COLOUR if b.flagged else "black")  # fmt: skip
+    for level in levels:
+        ax.axvline(level, color=LIMIT_COLOUR, linestyle="--", linewidth=1.1)
+    if limits:  # one label for them all: floors lie close together, labels would overlap
+        # beside the lines, never across one: right of them in the left half, else left
+        left_half = _share(min(levels, default=left), left, right, log) < 0.5
+        anchor = (max if left_half else min)(levels, default=left)
+        ax.text(anchor, -0.62, " the limit: " + ", ".join(m.text for m in limits) + " ",
+                ha="left" if left_half else "right", va="bottom", fontsize=BAR_FONT,
+                color=LIMIT_COLOUR)  # fmt: skip
+    ax.set_ylim(max(len(bars), 1) - 0.5, -0.5 - (0.75 if limits else 0.0))
+    ax.set_yticks(range(len(bars)), [b.name for b in bars], fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel(xlabel + (" (log)" if log else ""), fontsize=8)
+    ax.grid(axis="x", which="both", alpha=0.25)
+    ax.set_axisbelow(True)  # grid lines behind the bars, not across them
+
+
+def _share(value: float, low: float, high: float, log: bool) -> float:
+    """Where `value` sits between `low` and `high` on a linear or log axis, as a fraction."""
+    if log:
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / ((high - low) or 1.0)
+
+
+def panel_grid(
+    counts: Sequence[int], cols: int, width: float, prov: Provenance
+) -> tuple[Figure, list[Axes]]:
+    """A figure of one panel of bars per count, `cols` panels `width` inches wide a row, each
+    row as high as its most bars need; slots left over are hidden."""
+    rows_n = math.ceil(len(counts) / cols)
+    heights = [0.75 + 0.27 * max(max(counts[r * cols : (r + 1) * cols]), 1) for r in range(rows_n)]
+    fig = _new_figure(width * cols, 0.45 + sum(heights), prov)
+    grid = fig.subplots(rows_n, cols, squeeze=False, height_ratios=heights)
+    for extra in range(len(counts), rows_n * cols):
+        grid[extra // cols, extra % cols].set_axis_off()
+    return fig, [grid[i // cols, i % cols] for i in range(len(counts))]
+
+
+def _time_bar(row: Row, look: dict[str, Style]) -> Bar:
+    """A framework's bar of median seconds, labelled with its ratio to the reference, or why
+    it is not ranked, and its failed cells."""
+    if row.summary is None:
+        return Bar(row.framework, math.nan, math.nan, math.nan,
+                   f"no ok cell: {_status_label(row)}", FAILED_COLOUR)  # fmt: skip
+    s = row.summary
+    text = f"{stats.format_number(_seconds(s.median))} s"
+    if row.unranked:
+        text += f"  not ranked: {row.unranked}"
+    elif row.role == S.REFERENCE:
+        text += "  (the reference)"
+    elif row.vs_reference is not None:
+        text += f"  ({stats.format_ratio(row.vs_reference)} the reference)"
+    if row.n_ok < row.n:  # a bar over fewer cells than ran: say why, on the bar
+        text += f" ({row.status()})" if row.unranked else f"  {row.n_ok}/{row.n} ok: {row.status()}"
+    st = look[row.framework]
+    return Bar(row.framework, _seconds(s.median), _seconds(s.low), _seconds(s.high), text,
+               st.colour, st.hatch, bool(row.unranked))  # fmt: skip
+
+
+def _limit(row: Row, value: float, unit: str) -> Limit:
+    """A floor at `value` (in `unit`), or named by its outcome when it has no ok cell."""
+    if row.summary is None or math.isnan(value):
+        return Limit(math.nan, f"{row.framework}: {_status_label(row)}")
+    return Limit(value, f"{row.framework} {stats.format_number(value)} {unit}")
+
+
+def bars_figure(section: Section, scenario: str, rows: Sequence[Row], prov: Provenance) -> Figure:
+    """Per configuration, one horizontal bar per framework of its median headline, fastest
+    at the top, whiskers the interval the tables show, each named and labelled with its time;
+    the floors are a dashed line: the limit, not a contender."""
+    look = styles(section)
+    what = headline_words(section, scenario)
+    panels = []
+    for config, mine in _by_config(section, scenario, rows):
+        floors = [r for r in mine if r.role == S.FLOOR]
+        limits = [
+            _limit(r, _seconds(r.summary.median) if r.summary else math.nan, "s") for r in floors
+        ]
+        panels.append((config, [_time_bar(r, look) for r in bar_order(mine)], limits))
+    cols = 2 if len(panels) > 3 else 1  # many configurations: two columns, half the height
+    fig, axes = panel_grid([len(b) + bool(m) for _, b, m in panels], cols, BAR_WIDTH, prov)
+    for ax, (config, shown, limits) in zip(axes, panels, strict=True):
+        hbars(ax, shown, limits, BAR_WIDTH - 1.3, f"median {what} seconds per cell")
+        ax.set_title(config, fontsize=9, loc="left")
+    fig.suptitle(
+        f"{scenario}: median {what} time per cell, fastest first\nwhiskers: 95% bootstrap "
+        "interval of the median (the range when n < 5)",
+        fontsize=9,
     )
-
-
-class _Grouped(NamedTuple):
-    """What a grouped-bar figure is laid out from: configurations in rows of bars."""
-
-    configs: list[str]
-    frameworks: list[str]
-    look: dict[str, Style]
-    by_key: dict[tuple[str, str], Row]
-    chunks: list[list[str]]
-    per_row: int
-    width: float  # inches one row of bars needs (before the figure's own minimum)
-
-
-def _grouped(section: Section, scenario: str, rows: Sequence[Row]) -> _Grouped:
-    configs = list(section.configs(scenario))
-    frameworks = [f for f in section.frameworks() if any(r.framework == f for r in rows)]
-    chunks = _chunks(configs, len(frameworks))
-    per_row = len(chunks[0])
-    return _Grouped(
-        configs, frameworks, styles(section), {(r.config, r.framework): r for r in rows},
-        chunks, per_row, min(15.0, 1.2 + 0.3 * per_row * (len(frameworks) + 1)),
-    )  # fmt: skip
+    return fig
 
 
 def bars(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
-    """Grouped bars of the median headline per configuration and framework, log axis; the
-    floors are dashed lines across each group: the limit, not a contender."""
-    _, everyone, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
-    floors = [f for f in everyone if any(r.framework == f and r.role == S.FLOOR for r in rows)]
-    frameworks = [f for f in everyone if f not in floors]
-    what = headline_words(section, scenario)
-    width_in = max(6.5, width)
-    fig = _new_figure(width_in, 0.9 + 3.2 * len(chunks), prov)
-    axes = fig.subplots(len(chunks), 1, sharey=True, squeeze=False)[:, 0]
-    width = 0.8 / max(len(frameworks), 1)
-    lowest = min((r.summary.low for r in rows if r.summary and r.summary.low > 0), default=1e9)
-    for ax, chunk in zip(axes, chunks, strict=True):
-        for i, config in enumerate(chunk):
-            for floor in floors:
-                row = by_key.get((config, floor))
-                if row is not None and row.summary is not None:
-                    level = _seconds(row.summary.median)
-                    ax.hlines(level, i - 0.45, i + 0.45, colors=look[floor].colour,
-                              linestyles="--", linewidth=1.1)  # fmt: skip
-        for j, framework in enumerate(frameworks):
-            xs, heights, err_lo, err_hi = [], [], [], []
-            for i, config in enumerate(chunk):
-                row = by_key.get((config, framework))
-                x = i + (j - (len(frameworks) - 1) / 2) * width
-                if row is None:
-                    continue
-                if row.summary is None:
-                    # a framework with no successful cell keeps its slot, named by its outcome
-                    _fail_label(ax, x, f"{framework}: {_status_label(row)}")
-                    continue
-                s = row.summary
-                xs.append(x)
-                heights.append(_seconds(s.median))
-                err_lo.append(_seconds(s.median - s.low))
-                err_hi.append(_seconds(s.high - s.median))
-                if row.unranked:  # shown, never ranked: say why, on the bar
-                    _fail_label(ax, x, f"not ranked: {row.unranked}", boxed=True)
-                elif row.n_ok < row.n:  # a bar over fewer cells than ran: say why, on the bar
-                    _fail_label(ax, x, f"{row.n_ok}/{row.n} ok: {row.status()}", boxed=True)
-            st = look[framework]
-            ax.bar(
-                xs,
-                heights,
-                width * 0.92,
-                yerr=[err_lo, err_hi],
-                capsize=2,
-                color=st.colour,
-                hatch=st.hatch,
-                edgecolor="white",
-                linewidth=0.3,
-                error_kw={"elinewidth": 0.8},
-            )
-        ax.set_yscale("log")
-        ax.set_xlim(-0.5, per_row - 0.5)
-        ax.set_xticks(range(len(chunk)), chunk, fontsize=8)
-        ax.set_ylabel(f"{what} seconds per cell (log)", fontsize=8)
-        ax.grid(axis="y", which="both", alpha=0.25)
-        ax.set_axisbelow(True)  # grid lines behind the bars, not across them
-    axes[0].set_ylim(bottom=_seconds(lowest) / 2)
-    axes[0].set_title(
-        f"{scenario}: median {what} time per cell\nwhiskers: 95% bootstrap "
-        "interval of the median (the range when n < 5)",
-        fontsize=9,
-    )
-    _legend(fig, section, frameworks, "bar", floors)
-    title = f"{scenario}: median {what} time per framework"
+    """The figure of bars_figure, saved."""
+    title = f"{scenario}: median {headline_words(section, scenario)} time per framework"
+    fig = bars_figure(section, scenario, rows, prov)
     return _save(fig, out, f"{section.slug}-bars-{scenario}", prov, "bars", scenario, title)
 
 
@@ -358,10 +387,11 @@ def scaling_params(section: Section, scenario: str) -> list[str]:
     return [name for name, seen in values.items() if len(seen) >= 2]
 
 
-def scaling(
-    section: Section, scenario: str, param: str, rows: Sequence[Row], out: Path, prov: Provenance
-) -> Image:
-    """The median headline against one parameter, log-log, a panel per value of the others."""
+def scaling_figure(
+    section: Section, scenario: str, param: str, rows: Sequence[Row], prov: Provenance
+) -> Figure:
+    """The median headline against one parameter, log-log, a panel per value of the others;
+    each line labelled at its end with its framework, the floors dashed grey: the limit."""
     look = styles(section)
     panels: dict[tuple[tuple[str, Any], ...], list[tuple[float, str]]] = {}
     for config in section.configs(scenario):
@@ -371,20 +401,24 @@ def scaling(
         others = tuple((k, v) for k, v in values.items() if k != param)
         panels.setdefault(others, []).append((float(values[param]), config))
     n = len(panels)
-    cols = min(n, 3)
+    cols = min(n, 2)
     rows_n = math.ceil(n / cols)
-    fig = _new_figure(max(6.5, 4.4 * cols), 0.9 + 3.6 * rows_n, prov)
+    fig = _new_figure(max(6.5, 5.6 * cols), 0.7 + 3.6 * rows_n, prov)
     by_key = {(r.config, r.framework): r for r in rows}
-    drawn: list[str] = []
     for k, (others, points) in enumerate(panels.items()):
         ax: Axes = fig.add_subplot(rows_n, cols, k + 1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         missing: list[str] = []
+        ends: list[tuple[float, str, str, bool]] = []  # last median, label, colour, flagged
         for framework in section.frameworks():
-            xs, ys, lo, hi = [], [], [], []
+            xs, ys, lo, hi, why = [], [], [], [], []
+            floor = False
             for x, config in sorted(points):
                 row = by_key.get((config, framework))
                 if row is None:
                     continue
+                floor = row.role == S.FLOOR
                 if row.summary is None:
                     missing.append(f"{framework}: {_status_label(row)} at {x:g}")
                     continue
@@ -393,22 +427,24 @@ def scaling(
                 ys.append(_seconds(s.median))
                 lo.append(_seconds(s.median - s.low))
                 hi.append(_seconds(s.high - s.median))
+                if row.unranked and not floor:
+                    why.append(row.unranked)
             if not xs:
                 continue
-            if framework not in drawn:
-                drawn.append(framework)
             st = look[framework]
+            colour = LIMIT_COLOUR if floor else st.colour
             ax.errorbar(
-                xs,
-                ys,
-                yerr=[lo, hi],
-                marker=st.marker,
-                markersize=3.5,
-                capsize=2,
-                color=st.colour,
-                linestyle=st.linestyle,
-                linewidth=1.2,
-            )
+                xs, ys, yerr=[lo, hi], marker=None if floor else st.marker, markersize=3.5,
+                capsize=2, color=colour, linestyle="--" if floor else st.linestyle,
+                linewidth=1.1 if floor else 1.4, alpha=FLAGGED_ALPHA + 0.2 if why else 1.0,
+            )  # fmt: skip
+            label = f"{framework} {stats.format_number(ys[-1])} s"
+            if floor:
+                label += " (the limit)"
+            elif why:
+                label += f" (not ranked: {', '.join(dict.fromkeys(why))})"
+            ends.append((ys[-1], label, colour, bool(why)))
+        label_ends(ax, ends, log_y=True)
         if missing:  # points that could not be drawn are named in the panel, never dropped
             ax.text(
                 0.99,
@@ -418,23 +454,63 @@ def scaling(
                 ha="right",
                 va="bottom",
                 fontsize=6,
-                color="#b71c1c",
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1},
+                color=FAILED_COLOUR,
+                bbox=BOX,
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
         ax.set_xlabel(f"{param} (log)", fontsize=8)
         ax.set_ylabel(f"median {headline_words(section, scenario)} seconds (log)", fontsize=8)
         ax.grid(which="both", alpha=0.25)
+        ax.tick_params(labelsize=8)
         subtitle = config_label(others) if others else ""
         ax.set_title(
-            f"{scenario}: time against {param}" + (f", {subtitle}" if subtitle else ""), fontsize=9
+            f"{scenario}: time against {param}" + (f", {subtitle}" if subtitle else ""),
+            fontsize=9,
+            loc="left",
         )
-    order = [f for f in section.frameworks() if f in drawn]
-    _legend(fig, section, order, "line")
+    return fig
+
+
+def scaling(
+    section: Section, scenario: str, param: str, rows: Sequence[Row], out: Path, prov: Provenance
+) -> Image:
+    """The figure of scaling_figure, saved."""
     title = f"{scenario}: scaling with {param}"
     stem = f"{section.slug}-scaling-{scenario}-{param}"
+    fig = scaling_figure(section, scenario, param, rows, prov)
     return _save(fig, out, stem, prov, "scaling", scenario, title)
+
+
+class EndLabel(NamedTuple):
+    """A line's label at its end, `y` in fractions of the axes' height."""
+
+    y: float
+    text: str
+    colour: str
+    flagged: bool
+
+
+def spread(labels: Sequence[EndLabel]) -> list[EndLabel]:
+    """Labels moved apart vertically (at least LABEL_GAP), in order, kept inside the axes."""
+    out: list[EndLabel] = []
+    for label in sorted(labels):
+        if out and label.y < out[-1].y + LABEL_GAP:
+            label = label._replace(y=out[-1].y + LABEL_GAP)
+        out.append(label)
+    overflow = (out[-1].y - 1.0) if out else 0.0
+    if overflow > 0:  # pushed past the top: shift all down, never below the axis
+        out = [label._replace(y=max(label.y - overflow, 0.0)) for label in out]
+    return out
+
+
+def label_ends(ax: Axes, ends: Sequence[tuple[float, str, str, bool]], log_y: bool) -> None:
+    """Each line's label right of the axes at the height of its last value, spread apart;
+    the y limits are fixed first, so the labels stay where the lines end."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high)
+    labels = [EndLabel(_share(v, low, high, log_y), t, c, f) for v, t, c, f in ends]
+    for y, text, colour, flagged in spread(labels):
+        ax.text(1.01, y, text, transform=ax.transAxes, va="center", fontsize=BAR_FONT,
+                color=FAILED_COLOUR if flagged else colour)  # fmt: skip
 
 
 # How a headline field is named in a figure's labels.
@@ -474,36 +550,21 @@ def phase_medians(section: Section, scenario: str, config: str, framework: str) 
     return out
 
 
-def phases(
-    section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
-) -> Image:
-    """Stacked shares of the lifecycle phases per framework, one panel per configuration."""
-    configs = section.configs(scenario)
-    frameworks = section.frameworks()
+def phases_figure(section: Section, scenario: str, rows: Sequence[Row], prov: Provenance) -> Figure:
+    """Stacked shares of the lifecycle phases per framework, one panel per configuration,
+    the frameworks in the order of the time bars and the floors after them."""
+    groups = _by_config(section, scenario, rows)
     keys = [*PHASE_LABELS, REST]
     labels = [*PHASE_LABELS.values(), REST]
-    by_key = {(r.config, r.framework): r for r in rows}
-    cols = 2 if len(configs) > 3 else 1  # many configurations: two columns, half the height
-    rows_n = math.ceil(len(configs) / cols)
-    fig = _new_figure(8.0 * cols, 0.6 + rows_n * (0.45 + 0.24 * len(frameworks)), prov)
-    grid = fig.subplots(rows_n, cols, squeeze=False)
-    axes = [grid[i // cols, i % cols] for i in range(len(configs))]
-    for extra in range(len(configs), rows_n * cols):  # an odd count leaves one panel empty
-        grid[extra // cols, extra % cols].set_axis_off()
-    for ax, config in zip(axes, configs, strict=True):
-        present = [f for f in frameworks if (config, f) in by_key]
-        for y, framework in enumerate(present):
-            medians = phase_medians(section, scenario, config, framework)
-            row = by_key[(config, framework)]
+    cols = 2 if len(groups) > 3 else 1  # many configurations: two columns, half the height
+    fig, axes = panel_grid([len(mine) for _, mine in groups], cols, BAR_WIDTH, prov)
+    for ax, (config, mine) in zip(axes, groups, strict=True):
+        present = [*bar_order(mine), *(r for r in mine if r.role == S.FLOOR)]
+        for y, row in enumerate(present):
+            medians = phase_medians(section, scenario, config, row.framework)
             if not medians or row.summary is None:
-                ax.text(
-                    1,
-                    y,
-                    f"no ok cell: {_status_label(row)}",
-                    va="center",
-                    fontsize=7,
-                    color="#b71c1c",
-                )
+                ax.text(1, y, f"no ok cell: {_status_label(row)}", va="center", fontsize=7,
+                        color=FAILED_COLOUR)  # fmt: skip
                 continue
             parts = [0.0 if math.isnan(medians.get(k, math.nan)) else medians[k] for k in keys]
             total = sum(parts) or 1.0
@@ -512,28 +573,25 @@ def phases(
                 share = 100 * part / total
                 if keys[i] not in medians:  # not a phase of this schema's headline
                     continue
-                ax.barh(
-                    y,
-                    share,
-                    left=left,
-                    color=PHASE_COLOURS[i],
-                    height=0.7,
-                    label=labels[i] if y == 0 else None,
-                )
+                ax.barh(y, share, left=left, color=PHASE_COLOURS[i], height=0.7,
+                        label=labels[i] if y == 0 else None)  # fmt: skip
                 left += share
             note = f"{stats.format_number(_seconds(row.summary.median))} s"
             if row.n_ok < row.n:  # a median over fewer cells than ran: say why
                 note += f" ({row.status()})"
             ax.text(101, y, note, va="center", fontsize=7)
-        ax.set_yticks(range(len(present)), present, fontsize=8)
-        ax.set_ylim(len(present) - 0.5, -0.5)
+        names = [r.framework + (" (the limit)" if r.role == S.FLOOR else "") for r in present]
+        ax.set_yticks(range(len(present)), names, fontsize=8)
+        ax.set_ylim(max(len(present), 1) - 0.5, -0.5)
         ax.set_xlim(0, 128)
         ax.set_xticks([0, 25, 50, 75, 100])
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_title(f"{scenario}, {config}", fontsize=9, loc="left")
     for ax in axes[-cols:]:
         ax.set_xlabel(
             "share of the phases' median times (%); right: median "
-            f"{headline_words(section, scenario)} seconds"
+            f"{headline_words(section, scenario)} seconds",
+            fontsize=8,
         )
     handles, names = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
@@ -542,9 +600,17 @@ def phases(
             if n not in names:
                 handles.append(h)
                 names.append(n)
-    if handles:
+    if handles:  # the phases, in lifecycle order: the frameworks are named on the left
         fig.legend(handles, names, loc="outside upper center", ncols=len(names), fontsize=7)
+    return fig
+
+
+def phases(
+    section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
+) -> Image:
+    """The figure of phases_figure, saved."""
     title = f"{scenario}: where the time goes"
+    fig = phases_figure(section, scenario, rows, prov)
     return _save(fig, out, f"{section.slug}-phases-{scenario}", prov, "phases", scenario, title)
 
 
@@ -554,69 +620,54 @@ RESOURCES = (
 )
 
 
+def _resource_bar(section: Section, row: Row, column: str, look: dict[str, Style]) -> Bar:
+    """A framework's bar of a resource's median in MB, or why it has none."""
+    value = analysis.median_of(section, row.scenario, row.config, row.framework, column)
+    if row.summary is None or math.isnan(value):
+        return Bar(row.framework, math.nan, math.nan, math.nan,
+                   f"no ok cell: {_status_label(row)}", FAILED_COLOUR)  # fmt: skip
+    if value <= 0:  # a log axis cannot show zero, and no bar is needed to say it
+        return Bar(row.framework, math.nan, math.nan, math.nan, "0 B", "black")
+    mb = value / 1e6
+    st = look[row.framework]
+    text = f"{stats.format_number(mb)} MB"
+    return Bar(row.framework, mb, math.nan, math.nan, text, st.colour, st.hatch,
+               bool(row.unranked))  # fmt: skip
+
+
+def resources_figure(
+    section: Section, scenario: str, rows: Sequence[Row], prov: Provenance
+) -> Figure:
+    """Per configuration, median peak memory and bytes left on disk side by side, one bar
+    per framework in the order of the time bars, each labelled; the floors as the limit."""
+    look = styles(section)
+    panels = []
+    for config, mine in _by_config(section, scenario, rows):
+        floors = [r for r in mine if r.role == S.FLOOR]
+        for column, what in RESOURCES:
+            shown = [_resource_bar(section, r, column, look) for r in bar_order(mine)]
+            limits = [
+                _limit(r, analysis.median_of(section, scenario, config, r.framework, column)
+                       / 1e6, "MB")
+                for r in floors
+            ]  # fmt: skip
+            panels.append((f"{config}\nmedian {what}", shown, limits))
+    fig, axes = panel_grid([len(b) + bool(m) for _, b, m in panels], 2, BAR_WIDTH / 2 + 1, prov)
+    for ax, (heading, shown, limits) in zip(axes, panels, strict=True):
+        hbars(ax, shown, limits, BAR_WIDTH / 2 - 0.3, "MB (10^6 bytes)")
+        ax.set_title(heading, fontsize=8, loc="left")
+    fig.suptitle(f"{scenario}: memory and disk per cell, frameworks in the order of the time "
+                 "bars", fontsize=9)  # fmt: skip
+    return fig
+
+
 def resources(
     section: Section, scenario: str, rows: Sequence[Row], out: Path, prov: Provenance
 ) -> Image:
-    """Median peak memory and bytes left on disk per configuration and framework, log axes."""
-    configs, frameworks, look, by_key, chunks, per_row, width = _grouped(section, scenario, rows)
-    side_by_side = len(chunks) == 1 and per_row * len(frameworks) <= 20
-    panel_w = max(3.2, width)
-    if side_by_side:
-        fig = _new_figure(max(8.0, 2 * panel_w), 4.0, prov)
-        grid = fig.subplots(1, 2, squeeze=False)
-        panels = [(grid[0, k], configs, column, what) for k, (column, what) in enumerate(RESOURCES)]
-    else:
-        fig = _new_figure(max(6.5, panel_w), 0.9 + 3.0 * 2 * len(chunks), prov)
-        grid = fig.subplots(2 * len(chunks), 1, squeeze=False)
-        panels = [
-            (grid[k * len(chunks) + c, 0], chunk, column, what)
-            for k, (column, what) in enumerate(RESOURCES)
-            for c, chunk in enumerate(chunks)
-        ]
-    width = 0.8 / max(len(frameworks), 1)
-    # one scale per metric across its panels, so equal heights mean equal values
-    positive: dict[str, list[float]] = {column: [] for column, _ in RESOURCES}
-    for ax, chunk, column, what in panels:
-        for j, framework in enumerate(frameworks):
-            xs, ys = [], []
-            for i, config in enumerate(chunk):
-                row = by_key.get((config, framework))
-                if row is None:
-                    continue
-                x = i + (j - (len(frameworks) - 1) / 2) * width
-                value = analysis.median_of(section, scenario, config, framework, column)
-                if row.summary is None or math.isnan(value):
-                    _fail_label(ax, x, f"{framework}: {_status_label(row)}")
-                    continue
-                if value <= 0:  # a log axis cannot show zero: say it
-                    _fail_label(ax, x, f"{framework}: 0 B", colour="black")
-                    continue
-                xs.append(x)
-                ys.append(value / 1e6)
-                positive[column].append(value / 1e6)
-            st = look[framework]
-            ax.bar(
-                xs,
-                ys,
-                width * 0.92,
-                color=st.colour,
-                hatch=st.hatch,
-                edgecolor="white",
-                linewidth=0.3,
-            )
-        ax.set_xlim(-0.5, len(chunk if side_by_side else chunks[0]) - 0.5)
-        ax.set_xticks(range(len(chunk)), chunk, fontsize=7)
-        ax.set_ylabel("MB (10^6 bytes, log)", fontsize=8)
-        ax.set_title(f"{scenario}: median {what}", fontsize=9)
-        ax.grid(axis="y", which="both", alpha=0.25)
-        ax.set_axisbelow(True)  # grid lines behind the bars, not across them
-    for ax, _, column, _ in panels:
-        if positive[column]:
-            ax.set_yscale("log")
-            ax.set_ylim(min(positive[column]) / 3, max(positive[column]) * 1.5)
-    _legend(fig, section, frameworks, "bar")
+    """The figure of resources_figure, saved."""
     title = f"{scenario}: memory and disk"
     stem = f"{section.slug}-resources-{scenario}"
+    fig = resources_figure(section, scenario, rows, prov)
     return _save(fig, out, stem, prov, "resources", scenario, title)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from reports import plots, stats
 from reports.analysis import Section
-from reports.plots import Image
+from reports.plots import BOX, FAILED_COLOUR, FLAGGED_ALPHA, LIMIT_COLOUR, Image
 from reports.provenance import Provenance
 from reports.untimed import (
     CRASH,
@@ -33,31 +33,13 @@ from results import schema as S
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
-FLAGGED_ALPHA = 0.3  # a bar whose data is not a clean result: pale and hatched
-FAILED_COLOUR = "#b71c1c"
-BOX = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1}
-LABEL_GAP = 0.045  # least vertical distance between two line labels, in axes fractions
+LABEL_INCHES = 7.2  # of a panel's 8 inches, what its bars and their labels share
 
 
 def _status(m: Measured) -> str:
     bad = [o for o in m.row.outcomes if o != S.OK]
     return "/".join(o or "no outcome" for o in bad) or "no data"
-
-
-def _bar_panels(bars: Sequence[int], prov: Provenance) -> tuple[Figure, list[Axes]]:
-    """A figure of one panel per configuration, each as high as its number of bars needs."""
-    heights = [0.5 + 0.32 * max(n, 1) for n in bars]
-    fig = plots._new_figure(8.0, 0.5 + sum(heights), prov)
-    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
-    return fig, list(axes)
-
-
-def _label_room(labels: Sequence[str]) -> float:
-    """The share of a panel's width that labels right of its bars take: about 0.065 inch a
-    character of the 7.2 inches, at most 0.6."""
-    return min(0.6, 0.065 * max((len(t) for t in labels), default=0) / 7.2 + 0.03)
 
 
 def _bar_axes(ax: Axes, title: str, xlabel: str) -> None:
@@ -82,11 +64,11 @@ def _name_failed(ax: Axes, failed: Sequence[Measured], first: int) -> None:
 def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
     """Per configuration, one horizontal bar per framework of its median overhead %, least
     at the top, whiskers the least and most of any pair of blocks; each bar labelled with
-    the framework, the overhead and the p99 log() latency; floors as dashed lines."""
+    the framework, the overhead and the p99 log() latency; floors as dashed lines, the limit."""
     look = plots.styles(section)
     groups = by_config(list(rows))
     racing = {c: [m for m in ms if m.row.role != S.FLOOR] for c, ms in groups.items()}
-    fig, axes = _bar_panels([len(ms) for ms in racing.values()], prov)
+    fig, axes = plots.panel_grid([len(ms) for ms in racing.values()], 1, plots.BAR_WIDTH, prov)
     for ax, (config, ms) in zip(axes, groups.items(), strict=True):
         shown = [m for m in racing[config] if not math.isnan(m.medians[S.OVERHEAD_PCT])]
         failed = [m for m in racing[config] if m not in shown]
@@ -101,7 +83,7 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         left, right = min(reach), max(reach)
         span = (right - left) or 1.0
         labels = [_bar_label(m) for m in shown]
-        room = _label_room(labels)
+        room = plots.label_room(labels, LABEL_INCHES)
         lowest = min(left, 0.0) - 0.03 * span
         highest = lowest + (right - lowest) / (1 - room)
         for y, (m, value, low, high) in enumerate(zip(shown, values, lows, highs, strict=True)):
@@ -117,11 +99,12 @@ def overhead(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
         _name_failed(ax, failed, len(shown))
         for m in floors:
             level = m.medians[S.OVERHEAD_PCT]
-            ax.axvline(level, color=look[m.framework].colour, linestyle="--", linewidth=1.1)
+            ax.axvline(level, color=LIMIT_COLOUR, linestyle="--", linewidth=1.1)
         if floors:  # one label for them all: floors lie close together, labels would overlap
             named = ", ".join(f"{m.framework} {_pct(m.medians[S.OVERHEAD_PCT])}" for m in floors)
-            ax.text(max(m.medians[S.OVERHEAD_PCT] for m in floors), -0.6, f" floors: {named}",
-                    fontsize=7, va="bottom", color="#555555")  # fmt: skip
+            at = max(m.medians[S.OVERHEAD_PCT] for m in floors)
+            ax.text(at, -0.6, f" the limit: {named}", fontsize=7, va="bottom",
+                    color=LIMIT_COLOUR)  # fmt: skip
         ax.axvline(0, color="#555555", linewidth=0.8)
         ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5 - (0.6 if floors else 0.0))
         ax.set_xlim(lowest, highest)
@@ -157,7 +140,7 @@ def _pct(value: float) -> str:
 
 def memory(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
     """Per configuration, the writer's memory over the steps, one line per framework,
-    labelled at its end with the framework and its last value."""
+    labelled at its end with the framework and its last value; floors dashed: the limit."""
     from matplotlib.ticker import FuncFormatter
 
     look = plots.styles(section)
@@ -178,18 +161,20 @@ def memory(section: Section, rows: Sequence[Measured], out: Path, prov: Provenan
             ax.set_ylim(max(low - pad, 0.0), high + pad)
         ends = []
         for m in drawn:
-            st = look[m.framework]
+            st, floor = look[m.framework], m.row.role == S.FLOOR
+            colour = LIMIT_COLOUR if floor else st.colour
             steps = [s for s, _ in m.series]
             mb = [b / MB for _, b in m.series]
-            ax.plot(steps, mb, color=st.colour, linestyle=st.linestyle, linewidth=1.4,
+            ax.plot(steps, mb, color=colour, linestyle="--" if floor else st.linestyle,
+                    linewidth=1.1 if floor else 1.4,
                     alpha=FLAGGED_ALPHA + 0.2 if m.flag() else 1.0)  # fmt: skip
             text = f"{m.framework} {stats.format_number(mb[-1])} MB"
+            if floor:
+                text += " (the limit)"
             if m.flag():
                 text += f" ({m.flag()})"
-            ends.append(_Label(_fraction(ax, mb[-1], log_y), text, st.colour, bool(m.flag())))
-        for y, text, colour, flagged in _spread(ends):
-            ax.text(1.01, y, text, transform=ax.transAxes, va="center", fontsize=8,
-                    color=FAILED_COLOUR if flagged else colour)  # fmt: skip
+            ends.append((mb[-1], text, colour, bool(m.flag())))
+        plots.label_ends(ax, ends, log_y)
         if missing:
             ax.text(0.01, 0.98, "no memory series:\n" + "\n".join(
                 f"{m.framework}: {_status(m)}" for m in missing), transform=ax.transAxes,
@@ -216,51 +201,25 @@ def _minor(value: float, _: object) -> str:
     return f"{value:g}" if lead in (2, 3, 5) else ""
 
 
-def _fraction(ax: Axes, value: float, log_y: bool) -> float:
-    """Where `value` sits on the y axis, as a fraction of its height."""
-    low, high = ax.get_ylim()
-    if log_y:
-        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
-    return (value - low) / (high - low)
-
-
-class _Label(NamedTuple):
-    """A line's label at its end, `y` in fractions of the axes' height."""
-
-    y: float
-    text: str
-    colour: str
-    flagged: bool
-
-
-def _spread(labels: list[_Label]) -> list[_Label]:
-    """Labels moved apart vertically (at least LABEL_GAP), in order, kept inside the axes."""
-    out: list[_Label] = []
-    for label in sorted(labels):
-        if out and label.y < out[-1].y + LABEL_GAP:
-            label = label._replace(y=out[-1].y + LABEL_GAP)
-        out.append(label)
-    overflow = (out[-1].y - 1.0) if out else 0.0
-    if overflow > 0:  # pushed past the top: shift all down, never below the axis
-        out = [label._replace(y=max(label.y - overflow, 0.0)) for label in out]
-    return out
-
-
 def survival(section: Section, rows: Sequence[Measured], out: Path, prov: Provenance) -> Image:
     """Per configuration, one horizontal bar per framework of the share of its logged values
     a new process read back after the kill (most at the top, those whose data is not a clean
     result after the others) over a grey bar of all it logged, a black tick at the share
-    flushed before the kill; each bar labelled with the framework and survived/logged."""
+    flushed before the kill; each bar labelled with the framework and survived/logged; the
+    floors a dashed line, the limit."""
     from matplotlib.ticker import PercentFormatter
 
     look = plots.styles(section)
     groups = by_config(list(rows))
-    fig, axes = _bar_panels([len(ms) for ms in groups.values()], prov)
+    floors = {c: [m for m in ms if m.row.role == S.FLOOR] for c, ms in groups.items()}
+    counts = [len(ms) - len(floors[c]) + bool(floors[c]) for c, ms in groups.items()]
+    fig, axes = plots.panel_grid(counts, 1, plots.BAR_WIDTH, prov)
     # one width for the labels of every panel, so that 100% lines up down the figure
-    right = 1.0 / (1 - _label_room([survival_label(m) for m in rows]))
+    right = 1.0 / (1 - plots.label_room([survival_label(m) for m in rows], LABEL_INCHES))
     for ax, (config, ms) in zip(axes, groups.items(), strict=True):
-        shown = [m for m in ms if not math.isnan(m.medians[SURVIVED_SHARE])]
-        failed = [m for m in ms if m not in shown]
+        racing = [m for m in ms if m not in floors[config]]
+        shown = [m for m in racing if not math.isnan(m.medians[SURVIVED_SHARE])]
+        failed = [m for m in racing if m not in shown]
         shown.sort(key=lambda m: (bool(m.flag()), -m.medians[SURVIVED_SHARE]))
         for y, m in enumerate(shown):
             st, flag = look[m.framework], m.flag()
@@ -275,7 +234,8 @@ def survival(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
             ax.text(1.01, y, survival_label(m), va="center", fontsize=8,
                     color=FAILED_COLOUR if flag else "black")  # fmt: skip
         _name_failed(ax, failed, len(shown))
-        ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5)
+        _survival_limit(ax, floors[config])
+        ax.set_ylim(max(len(shown) + len(failed), 1) - 0.5, -0.5 - (0.6 if floors[config] else 0))
         ax.set_xlim(0.0, right)
         ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -291,12 +251,33 @@ def survival(section: Section, rows: Sequence[Measured], out: Path, prov: Proven
                        title)  # fmt: skip
 
 
+def _survival_limit(ax: Axes, floors: Sequence[Measured]) -> None:
+    """The floors' shares survived as dashed lines, named once above the bars: the limit."""
+    if not floors:
+        return
+    named = []
+    for m in floors:
+        share = m.medians[SURVIVED_SHARE]
+        if math.isnan(share):
+            named.append(f"{m.framework}: {_status(m)}")
+            continue
+        ax.axvline(share, color=LIMIT_COLOUR, linestyle="--", linewidth=1.1)
+        v = m.medians
+        named.append(f"{m.framework} {count(v[S.SURVIVED_VALUES])}/"
+                     f"{count(v[S.LOGGED_VALUES])} ({percent(share)}%)")  # fmt: skip
+    levels = [
+        m.medians[SURVIVED_SHARE] for m in floors if not math.isnan(m.medians[SURVIVED_SHARE])
+    ]
+    anchor = min(levels, default=0.0)
+    ax.text(anchor, -0.6, f"the limit: {', '.join(named)} ", fontsize=7, va="bottom",
+            ha="right" if anchor > 0.5 else "left", color=LIMIT_COLOUR)  # fmt: skip
+
+
 def survival_label(m: Measured) -> str:
     """`tracker  900/1,000 survived (90.0%), 800 flushed`, with what is wrong when it is
     (a store that does not open says why nothing was checked)."""
     v = m.medians
-    name = f"{m.framework} (floor)" if m.row.role == S.FLOOR else m.framework
-    text = (f"{name}  {count(v[S.SURVIVED_VALUES])}/{count(v[S.LOGGED_VALUES])} "
+    text = (f"{m.framework}  {count(v[S.SURVIVED_VALUES])}/{count(v[S.LOGGED_VALUES])} "
             f"survived ({percent(v[SURVIVED_SHARE])}%)")  # fmt: skip
     if v[S.FLUSHED_VALUES] > 0:
         text += f", {count(v[S.FLUSHED_VALUES])} flushed"

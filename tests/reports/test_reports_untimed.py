@@ -250,7 +250,7 @@ def test_the_overhead_bars_are_sorted_and_labelled(report: render.Report) -> Non
         "mltraq  +40.0%  (log() p99 30.0 µs)  not ranked: 1 ok &lt; 3",
     ]
     shown = [t for _, t in texts]
-    assert " floors: sqlite +0.250%" in shown  # the floors are the limit, not bars
+    assert " the limit: sqlite +0.250%" in shown  # the floors are the limit, not bars
     assert "mlflow: crash" in shown  # no figure, still named
 
 
@@ -346,17 +346,17 @@ def test_the_survival_bars_are_sorted_and_labelled(report: render.Report) -> Non
     texts = _svg_texts(image.svg)
     labels = [t for _, t in sorted(texts) if " survived (" in t]
     # first panel, top down: most survived first, those whose data is not clean after
-    assert labels[:4] == [
+    assert labels[:3] == [
         "tracker  700/700 survived (100.0%), 700 flushed",
-        "sqlite (floor)  899/900 survived (99.9%), 800 flushed",
         "mltraq  300/650 survived (46.2%), 600 flushed: wrong data",
         "wandb  0/800 survived (0.0%), no flush(), store does not open",
     ]
-    assert labels[4:] == [
+    assert labels[3:] == [
         "tracker  99,998/99,999 survived (&gt;99.9%), nothing flushed",
         "mlflow  900/1,000 survived (90.0%), 500 flushed: wrong data",
     ]
     shown = [t for _, t in texts]
+    assert "the limit: sqlite 899/900 (99.9%) " in shown  # the floor is a line, not a bar
     assert "mlflow: timeout" in shown  # no figure, still named
     assert "crash, flush_every=100, n_values=1000" in shown
 
