@@ -409,6 +409,9 @@ def scaling_figure(
         ax: Axes = fig.add_subplot(rows_n, cols, k + 1)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        only = {x for x, _ in points}
+        if len(only) == 1:  # one point: matplotlib cannot span it alone (scaling_params: > 0)
+            ax.set_xlim(min(only) / 2, min(only) * 2)
         missing: list[str] = []
         ends: list[tuple[float, str, str, bool]] = []  # last median, label, colour, flagged
         for framework in section.frameworks():
