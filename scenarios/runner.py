@@ -57,6 +57,8 @@ class Options(NamedTuple):
     timeout: float | None = None
     cell_cap: float | None = None  # default: the grid's
     framework_budget: float | None = None  # default: the grid's
+    # how many runs of this workload the user's team makes a day (a spec's runs_per_day)
+    runs_per_day: float | None = None
     # the interpreter for every worker instead of the frameworks' environments (tests)
     python: str | None = None
     build: bool = True
