@@ -16,7 +16,7 @@ from scenarios.workloads.base import (
     with_metrics,
 )
 
-# n_metrics: metrics logged each step, the scenario's own ("value") first, then metric_01 ..
+# high_frequency and many_runs: the scenario's own metric ("value") first
 N_METRICS_DOC = "metrics logged each step: value, then seeded floats metric_01 .."
 
 
