@@ -99,6 +99,33 @@ def test_bad_specs_are_one_line_naming_the_file_key_and_type(
     assert not db.exists()
 
 
+# every parameter of every scenario, with each kind of value a whole number is not
+EVERY_PARAMETER = [
+    (name, param) for name in workloads.SCENARIOS for param in workloads.get(name).defaults
+]
+NOT_WHOLE = [
+    ('"lots"', '"lots" is not a whole number'),
+    ("false", "false is not a whole number"),
+    ("2.5", "2.5 is not a whole number"),
+    ("10_000_000_000", "10000000000 is more than 1e+09"),
+    ("[3, 2.5]", "2.5 is not a whole number"),
+    ("{ x = 1 }", "a table is not a whole number"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "param"), EVERY_PARAMETER)
+def test_every_parameter_refuses_what_is_not_a_count_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, scenario: str, param: str
+) -> None:
+    spec = tmp_path / "my.toml"
+    least = workloads.get(scenario).least.get(param, 0)
+    below = ("-1", "-1 must not be negative" if not least else f"-1 must not be less than {least}")
+    for value, match in [*NOT_WHOLE, below]:
+        spec.write_text(f"[scenarios.{scenario}]\n{param} = {value}\n", encoding="utf-8")
+        where = f"spec {spec}: scenarios.{scenario}.{param}: {match}"
+        one_line_error(capsys, ["run", "--spec", str(spec), "--db", str(tmp_path / "r.db")], where)
+
+
 @pytest.mark.parametrize(
     ("data", "match"),
     [
