@@ -221,7 +221,9 @@ def main_list(args: argparse.Namespace) -> int:
         none = "" if workload.defaults else " -"
         print(f"  {'':<14} needs: {needs}; parameters (default):{none}")
         for param, default in workload.defaults.items():
-            print(f"  {'':<16} {f'{param}={default}':<24} {workload.param_docs[param]}")
+            least = workload.least.get(param)
+            floor = f" (at least {least})" if least else ""
+            print(f"  {'':<16} {f'{param}={default}':<24} {workload.param_docs[param]}{floor}")
     print("grids:")
     for grid in grids.GRIDS.values():
         included = [k for k, info in described.items() if grid.includes(k, info)]

@@ -193,13 +193,15 @@ def test_the_readme_names_every_spec_key() -> None:
 
 def params_table() -> str:
     """The README's table of every scenario's parameters, from the workloads' own docs."""
-    rows = ["| scenario | parameter | default | what it sets |", "|---|---|---|---|"]
+    rows = ["| scenario | parameter | default | least | what it sets |", "|---|---|---|---|---|"]
     for name in workloads.SCENARIOS:
         workload = workloads.get(name)
         if not workload.defaults:
-            rows.append(f"| `{name}` | (none) | | |")
+            rows.append(f"| `{name}` | (none) | | | |")
         for param, default in workload.defaults.items():
-            rows.append(f"| `{name}` | `{param}` | {default:_} | {workload.param_docs[param]} |")
+            least = workload.least.get(param, 0)
+            doc = workload.param_docs[param]
+            rows.append(f"| `{name}` | `{param}` | {default:_} | {least} | {doc} |")
     return "\n".join(rows)
 
 
