@@ -299,11 +299,15 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
             and str(c)[len(S.PARAM_PREFIX) :] not in S.NON_SCENARIO_PARAMS
         )
         scenario_params[scenario] = own
+        implied = S.IMPLIED_PARAMS.get(scenario, {})
         for record in frame.to_dict("records"):
             param = {
                 name: plain(record.get(S.PARAM_PREFIX + name))
                 for name in (*S.CELL_PARAMS, S.MACHINE_PARAM, *own)
             }
+            for name in set(implied) & set(own):  # a cell stored before the parameter existed
+                if param[name] is None:
+                    param[name] = implied[name]
             version = param[S.SCHEMA_VERSION_PARAM]
             S.check_version(version, url)
             sid = str(param[S.SUITE_ID])
@@ -318,7 +322,11 @@ def from_frames(url: str, scenarios: dict[str, pd.DataFrame], suites: pd.DataFra
                         "its cells do not record theirs: report each machine's suite apart"
                     )
                 machine = next(iter(known)) if known else "unknown machine"
-            config = [(name, param[name]) for name in own if param[name] is not None]
+            config = [
+                (name, param[name])
+                for name in own
+                if param[name] is not None and param[name] != implied.get(name)
+            ]
             row: dict[str, Any] = {
                 SCENARIO: scenario,
                 S.SUITE_ID: sid,

@@ -46,6 +46,15 @@ REQUIREMENT = "requirement"
 CELL_PARAMS = (SCHEMA_VERSION_PARAM, SUITE_ID, FRAMEWORK, FRAMEWORK_VERSION, ROLE, REPETITION)
 # Params that are not the scenario's own (everything else is, and names the configuration).
 NON_SCENARIO_PARAMS = frozenset((*CELL_PARAMS, MACHINE_PARAM, REQUIREMENT))
+# Scenario parameters added after cells were stored without them, at the value those cells
+# had (one metric a step; loss and lr): a cell without one had that value, and a
+# configuration's label leaves it out at that value, so old and new cells at the same values
+# are one configuration. (tests/scenarios/test_userspec.py checks these are the defaults.)
+IMPLIED_PARAMS: dict[str, dict[str, Any]] = {
+    "high_frequency": {"n_metrics": 1},
+    "many_runs": {"n_metrics": 1},
+    "training_loop": {"n_metrics": 2},
+}
 
 # --- fields of a cell -----------------------------------------------------------------------
 OUTCOME = "outcome"

@@ -61,7 +61,12 @@ def register(subparsers: Any) -> None:
         metavar="SCENARIO.PARAM=V[,V]",
         help="change a scenario parameter (repeatable)",
     )
-    run.add_argument("--spec", metavar="FILE", help="a TOML file describing your own workload")
+    run.add_argument(
+        "--spec",
+        metavar="FILE",
+        help="a TOML file describing your own workload (every key: the README's \"Your own "
+        'workload"; e.g. examples/my-project.toml)',
+    )
     run.add_argument("--timeout", type=float, metavar="S", help="per-cell time limit in seconds")
     run.add_argument(
         "--cell-cap",
@@ -122,9 +127,11 @@ def options_from(args: argparse.Namespace) -> Any:
     shard = plan.parse_shard(args.shard) if args.shard else None
     overrides = userspec.parse_set(args.sets)
     spec = userspec.load(args.spec) if args.spec else None
-    repeat = args.repeat
-    if repeat is None and spec is not None:
-        repeat = spec.repeat
+    repeat, timeout, budget = args.repeat, args.timeout, args.budget
+    if spec is not None:  # the command line wins over the spec
+        repeat = spec.repeat if repeat is None else repeat
+        timeout = spec.timeout if timeout is None else timeout
+        budget = spec.budget if budget is None else budget
     return runner.Options(
         grid=args.grid,
         frameworks=args.frameworks or (),
@@ -139,11 +146,13 @@ def options_from(args: argparse.Namespace) -> Any:
         spec_frameworks=spec.frameworks if spec else (),
         overrides=overrides,
         command=command_line(args),
-        timeout=args.timeout,
+        timeout=timeout,
         cell_cap=args.cell_cap,
-        framework_budget=args.budget,
+        framework_budget=budget,
+        runs_per_day=spec.runs_per_day if spec else None,
         build=not args.no_build,
-        with_=tuple(args.with_),
+        # the command line's --with, else the spec's `with`
+        with_=tuple(args.with_) or (tuple(spec.with_) if spec else ()),
     )
 
 
@@ -203,10 +212,14 @@ def main_list(args: argparse.Namespace) -> int:
     print("scenarios:")
     for name in workloads.SCENARIOS:
         workload = workloads.get(name)
-        params = ", ".join(f"{k}={v}" for k, v in workload.defaults.items()) or "-"
         needs = ", ".join(sorted(workload.needs)) or "-"
         print(f"  {name:<14} {workload.doc}")
-        print(f"  {'':<14} defaults: {params}; needs: {needs}")
+        none = "" if workload.defaults else " -"
+        print(f"  {'':<14} needs: {needs}; parameters (default):{none}")
+        for param, default in workload.defaults.items():
+            least = workload.least.get(param)
+            floor = f" (at least {least})" if least else ""
+            print(f"  {'':<16} {f'{param}={default}':<24} {workload.param_docs[param]}{floor}")
     print("grids:")
     for grid in grids.GRIDS.values():
         included = [k for k, info in described.items() if grid.includes(k, info)]

@@ -69,14 +69,16 @@ DECIDED_ESTIMATE = 0.0  # unsupported or skipped: decided by the manager, no pro
 def workload_size(scenario: str, params: Mapping[str, Any]) -> tuple[int, int, float]:
     """(runs, values, megabytes) a scenario's configuration logs."""
     runs = int(params.get("n_runs", 1)) * int(params.get("n_processes", 1))
-    values = int(params.get("n_values", 1)) * runs
+    # steps x metrics a step: every value is one more a framework stores
+    values = int(params.get("n_values", 1)) * int(params.get("n_metrics", 1)) * runs
     megabytes = 0.0
     if scenario == "arrays":
         megabytes = params.get("n_arrays", 1) * params.get("n_elements", 0) * 8 / 1e6
     elif scenario == "large_array":
         megabytes = params.get("n_elements", 0) / 1e6
     elif scenario == "training_loop":
-        values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * 2 + 2)
+        per_step = params.get("n_metrics", 2)  # loss and lr, then the extra metrics
+        values = params.get("epochs", 1) * (params.get("steps_per_epoch", 1) * per_step + 2)
         megabytes = params.get("n_weights", 0) * 4 / 1e6
     elif scenario in ("wide_steps", "loop_overhead"):
         values = params.get("n_steps", 1) * params.get("n_metrics", 1)

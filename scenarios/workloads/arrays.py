@@ -34,6 +34,10 @@ ARRAYS_WORKLOAD = Workload(
     run=_arrays_run,
     prepare=_arrays_prepare,
     defaults={"n_arrays": 1, "n_elements": 10_000},
+    param_docs={
+        "n_arrays": "arrays logged into the one run, each distinct",
+        "n_elements": "float64 elements of each array (8 bytes each)",
+    },
     needs=frozenset({ARRAYS}),
 )
 
@@ -59,5 +63,6 @@ LARGE_ARRAY = Workload(
     run=_large_array_run,
     prepare=_large_array_prepare,
     defaults={"n_elements": 100_000_000},
+    param_docs={"n_elements": "int8 elements of the one array (1 byte each: 10^8 is 100 MB)"},
     needs=frozenset({ARRAYS, LARGE_ARRAYS}),
 )

@@ -11,8 +11,8 @@ Standard library only; NumPy is imported by the workloads that build arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 from adapters.base import Adapter, RunData
 
@@ -44,6 +44,11 @@ class Workload(NamedTuple):
     # params -> after how many logged values the writer pauses while a second process reads
     # the store in use (the pause is not in log_ns); None: no live reader
     live_read_after: Callable[[dict[str, Any]], int] | None = None
+    # one line per parameter (every default has one): `trackbench list` and the README
+    param_docs: Mapping[str, str] = {}
+    # the smallest value a parameter can take where it is more than 0 (e.g. n_metrics counts
+    # the workload's own metrics); a spec or --set below it is refused before any cell runs
+    least: Mapping[str, int] = {}
 
     def params(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with `given`; unknown names are an error."""
@@ -79,19 +84,53 @@ def floats(seed: int, count: int) -> list[float]:
     return [rng.random() for _ in range(count)]
 
 
-def named_rows(seed: int, n_steps: int, n_metrics: int, width: int) -> list[dict[str, float]]:
-    """`n_steps` rows of `n_metrics` seeded floats, named metric_0.. (`width` digits)."""
-    names = [f"metric_{i:0{width}d}" for i in range(n_metrics)]
-    flat = floats(seed, n_steps * n_metrics)
-    return [dict(zip(names, flat[s * n_metrics : (s + 1) * n_metrics], strict=True))
+def named_rows(
+    seed: int, n_steps: int, n_metrics: int, width: int, first: int = 0
+) -> list[dict[str, float]]:
+    """`n_steps` rows of seeded floats named metric_FIRST .. metric_{n_metrics - 1} (`width`
+    digits): metrics `first` and on, after a workload's own first ones."""
+    names = [f"metric_{i:0{width}d}" for i in range(first, n_metrics)]
+    n = len(names)
+    flat = floats(seed, n_steps * n)
+    return [dict(zip(names, flat[s * n : (s + 1) * n], strict=True))
             for s in range(n_steps)]  # fmt: skip
 
 
-def log_series(t: Adapter, experiment: str, values: Iterable[float]) -> None:
-    """One run, one value per step."""
+def metric_width(n_metrics: int) -> int:
+    """Digits of the extra metrics' names (metric_01 ..): they sort as they were logged."""
+    return max(2, len(str(n_metrics - 1)))
+
+
+# One run's steps: a plain list of floats, each logged as {"value": v}, or (with more metrics
+# a step) one prepared row a step. One metric a step stays the plain list it was before
+# n_metrics existed, so that cell logs, holds in memory and times exactly what it did.
+Steps = Sequence[float] | Sequence[dict[str, float]]
+
+
+def with_metrics(seed: int, values: Sequence[float], n_metrics: int) -> Steps:
+    """`values` one a step as "value", and n_metrics - 1 more seeded floats a step."""
+    if n_metrics < 1:
+        raise ValueError(f"n_metrics counts the metric named value: at least 1, got {n_metrics}")
+    if n_metrics == 1:
+        return values
+    extra = named_rows(seed, len(values), n_metrics, metric_width(n_metrics), first=1)
+    return [{"value": value, **row} for value, row in zip(values, extra, strict=True)]
+
+
+def log_steps(t: Adapter, steps: Steps) -> None:
+    """Log one run's steps (the branch outside the loop: the timed loop is the one it was)."""
+    if steps and isinstance(steps[0], dict):
+        for step, row in enumerate(cast("Sequence[dict[str, float]]", steps)):
+            t.log(row, step)
+    else:
+        for step, value in enumerate(cast("Sequence[float]", steps)):
+            t.log({"value": value}, step)
+
+
+def log_series(t: Adapter, experiment: str, steps: Steps) -> None:
+    """One run, one value (or one row) per step."""
     t.start_run(experiment, "run-0", {})
-    for step, value in enumerate(values):
-        t.log({"value": value}, step)
+    log_steps(t, steps)
     t.end_run()
 
 
@@ -105,10 +144,9 @@ def log_rows(
     t.end_run()
 
 
-def log_runs(t: Adapter, experiment: str, values: list[list[float]], prefix: str = "") -> None:
-    """One run per list, one value per step; the run index as the run's only param."""
+def log_runs(t: Adapter, experiment: str, values: Sequence[Steps], prefix: str = "") -> None:
+    """One run per list, one value (or row) per step; the run index as the run's only param."""
     for index, series in enumerate(values):
         t.start_run(experiment, f"{prefix}run-{index}", {"index": index})
-        for step, value in enumerate(series):
-            t.log({"value": value}, step)
+        log_steps(t, series)
         t.end_run()

@@ -128,6 +128,11 @@ CONCURRENCY_WORKLOAD = Workload(
     run=_concurrency_run,
     prepare=_concurrency_prepare,
     defaults={"n_processes": 4, "n_runs": 2, "n_values": 10},
+    param_docs={
+        "n_processes": "writer processes logging into one store at once",
+        "n_runs": "runs each writer process logs, one after another",
+        "n_values": "steps of each run, one value each",
+    },
     needs=frozenset({STEPS, MANY_RUNS, CONCURRENCY}),
     expected=_expected,
     # the experiment exists before the writers start, as a launcher makes it; whether

@@ -63,4 +63,9 @@ CONTRACT = Workload(
     run=_run,
     prepare=_prepare,
     defaults={"values": 100, "array_elements": 1000, "seed": 0},
+    param_docs={
+        "values": "steps of one value each",
+        "array_elements": "float64 elements of the array",
+        "seed": "seed of the values and the array",
+    },
 )

@@ -94,6 +94,11 @@ CRASH = Workload(
     run=_run,
     prepare=_prepare,
     defaults={"n_values": 1000, "flush_every": 100},
+    param_docs={
+        "n_values": "steps of one value each, the writer killed at a seeded one",
+        "flush_every": "values between two flush() calls, where the framework has flush()",
+    },
+    least={"n_values": 2, "flush_every": 1},
     needs=frozenset({STEPS}),
     examine=examine,
     kill_point=kill_point,

@@ -60,6 +60,7 @@ LONG_RUN = Workload(
     run=_run,
     prepare=_prepare,
     defaults={"n_steps": 10_000},
+    param_docs={"n_steps": "steps of one value each, the writer's memory sampled throughout"},
     needs=frozenset({STEPS}),
     expected=_expected,
 )

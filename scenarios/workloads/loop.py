@@ -135,6 +135,13 @@ LOOP_OVERHEAD = Workload(
     run=_run,
     prepare=_prepare,
     defaults={"n_steps": 1000, "step_us": 1000, "n_metrics": 10, "n_blocks": 10},
+    param_docs={
+        "n_steps": "steps of the loop, tracked and untracked alike",
+        "step_us": "microseconds of CPU work each step",
+        "n_metrics": "values logged by the one log() call of each step",
+        "n_blocks": "blocks the steps are cut into, each also run untracked (at most n_steps)",
+    },
+    least={"n_steps": 1, "n_metrics": 1, "n_blocks": 1},
     needs=frozenset({STEPS}),
     expected=_expected,
 )

@@ -51,6 +51,7 @@ READBACK = Workload(
     run=many_runs_log,
     prepare=_prepare,
     defaults={"n_runs": 10, "n_values": 10},
+    param_docs={"n_runs": "runs logged, then read back", "n_values": "steps of each run"},
     needs=frozenset({STEPS, MANY_RUNS, READ_BACK}),
     live_read_after=lambda params: max(params["n_runs"] * params["n_values"] // 2, 1),
 )

@@ -51,24 +51,6 @@ def test_bad_arguments_are_one_line(
                    match)  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("text", "match"),
-    [
-        (b"[scenarios.high_frequency]\nn_values = nan\n", "n_values: nan is not a whole number"),
-        (b"[scenarios.high_frequency]\nn_values = 1e400\n", "n_values: inf is not a whole"),
-        (b'[scenarios.many_runs]\nn_runs = ["a"]\n', "n_runs: 'a' is not a whole number"),
-        (b"\xff\xfe[scenarios]\n", "is not UTF-8 text (byte 0)"),
-    ],
-)
-def test_bad_specs_are_one_line_and_create_nothing(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: bytes, match: str
-) -> None:
-    spec = tmp_path / "spec.toml"
-    spec.write_bytes(text)
-    one_line_error(capsys, ["run", "--spec", str(spec), "--db", str(tmp_path / "r.db")], match)
-    assert not (tmp_path / "r.db").exists()
-
-
 def test_a_closed_pipe_ends_list_quietly(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -171,7 +171,7 @@ def test_what_the_runner_stores_reads_back_as_cells(tmp_path: Path) -> None:
     loaded = load(os.fspath(db))
     assert len(loaded.cells) == 4
     assert set(loaded.cells["scenario"]) == {"startup", "high_frequency"}
-    assert loaded.scenario_params["high_frequency"] == ("n_values",)
+    assert loaded.scenario_params["high_frequency"] == ("n_metrics", "n_values")
     # every adapter's declarations are kept with the suite, for reports to show
     (suite,) = loaded.suite_runs
     declared = suite.declarations()[MEMORY]
@@ -208,7 +208,8 @@ def test_a_slow_small_configuration_stops_the_climb(tmp_path: Path) -> None:
     assert len(cells) == 6  # nothing dropped: the skipped cells are stored too
     skipped = [c for c in cells if c["fields"][S.OUTCOME] == "skipped"]
     assert {c["params"]["n_values"] for c in skipped} == {1000}
-    assert "(n_values=100) took 100.0 s, over the 60 s cell cap" in skipped[0]["fields"][S.REASON]
+    reason = skipped[0]["fields"][S.REASON]
+    assert "(n_values=100, n_metrics=1) took 100.0 s, over the 60 s cell cap" in reason
 
 
 def test_the_eta_skips_what_the_runner_skips(tmp_path: Path) -> None:
@@ -448,8 +449,13 @@ def test_user_spec_and_overrides(tmp_path: Path) -> None:
     configs = plan.scenario_configs(
         grids.QUICK, spec=spec.scenarios, overrides={"many_runs": {"n_values": [3, 4]}}
     )
-    assert configs["many_runs"] == [{"n_runs": 5, "n_values": 3}, {"n_runs": 5, "n_values": 4}]
-    assert configs["training_loop"][0] == {"epochs": 2, "steps_per_epoch": 10, "n_weights": 10_000}
+    assert configs["many_runs"] == [
+        {"n_runs": 5, "n_values": 3, "n_metrics": 1},
+        {"n_runs": 5, "n_values": 4, "n_metrics": 1},
+    ]
+    assert configs["training_loop"][0] == {
+        "epochs": 2, "steps_per_epoch": 10, "n_weights": 10_000, "n_metrics": 2
+    }  # fmt: skip
     assert userspec.parse_set(["high_frequency.n_values=1e4,100"]) == {
         "high_frequency": {"n_values": [10_000, 100]}
     }
