@@ -451,8 +451,8 @@ FRAMEWORKS_TEXT = (
     "behind, and why any of its cells is unsupported or failed."
 )
 TIME_TEXT = (
-    "Where its time goes: median seconds of each phase over the ok cells, in the largest "
-    "configuration of each writing scenario it ran, with its share."
+    "Where its time goes: the median of each phase over the ok cells, and its share, in the "
+    "largest configuration of each writing scenario it ran."
 )
 
 
@@ -560,6 +560,7 @@ tr.failed td { background: #fff3f3; }
 td.kept { background: #e8f5e9; } td.changed { background: #fff3e0; }
 td.dropped, td.refused { background: #ffebee; }
 details { margin: 0 0 1.5em; font-size: 0.9em; }
+td details { margin: 0; } td details pre { white-space: pre-wrap; max-width: 60em; }
 code { background: #f5f5f5; padding: 0 0.2em; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -800,10 +801,10 @@ def to_html(
 
 
 def _md(text: object) -> str:
-    # `~` escaped: GitHub reads a lone tilde pair in a row as strikethrough; `<` too, or a
-    # `<cell>` in a reason would be taken for an HTML tag and dropped
+    # `~` escaped: GitHub reads a lone tilde pair in a row as strikethrough; a `<` opening a
+    # tag too, or the `<cell>` of a reason would be taken for HTML and dropped
     escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("~", "\\~")
-    return escaped.replace("<", "&lt;").replace("\n", " ")
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", escaped).replace("\n", " ")
 
 
 def _code(text: str) -> str:
