@@ -16,7 +16,7 @@ from reports import analysis, plots
 from reports.analysis import Failure, Leftover, Section
 from results import schema as S
 from results.cells import CONFIG, HEADLINE_NS, SCENARIO
-from results.provenance import ENV_SIZE_BYTES
+from results.provenance import ENV_LOCK, ENV_SIZE_BYTES
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Profile:
     role: str
     version: str
     env_bytes: int | None  # None: the suite did not record it (before issue 18, or --python)
+    env_lock: str  # locked, or why not (`unlocked: no lock`); "" when not recorded
     time: list[TimeSpent]
     arrays: str  # the adapter's array_mechanism
     durability: str
@@ -91,7 +92,7 @@ def profiles(section: Section) -> list[Profile]:
         name: analysis.declared(section, name)
         for name in ("array_mechanism", "durability", "flush_note", "fidelity",
                      "fidelity_note", "leaves_behind", "lacks", "broken", "historical",
-                     "reader", "env", ENV_SIZE_BYTES)
+                     "reader", "env", ENV_SIZE_BYTES, ENV_LOCK)
     }  # fmt: skip
     versions = section.versions()
     left = {x.framework: x for x in analysis.leftovers(section)}
@@ -125,6 +126,7 @@ def profiles(section: Section) -> list[Profile]:
                 role=str(mine[S.ROLE].iloc[0]),
                 version=versions.get(name, "unknown"),
                 env_bytes=int(size) if isinstance(size, (int, float)) else None,
+                env_lock=_text(decl[ENV_LOCK].get(name)),
                 time=time_spent(section, name),
                 arrays=_text(decl["array_mechanism"].get(name)),
                 durability=", ".join(sorted({d for d in mine[S.DURABILITY] if d}))

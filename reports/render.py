@@ -431,16 +431,27 @@ REPRODUCE_TITLE = "Reproduce it"
 # What a framework's section says where the suite kept no declarations of its adapter.
 NOT_DECLARED = "not recorded (the suite kept no declarations of its adapter)"
 CONFIGURED_TITLE = "Framework versions and configuration"
-CONFIGURED_HEAD = ["framework", "version", "configured (its adapter's environment variables)"]
+CONFIGURED_HEAD = [
+    "framework",
+    "version",
+    "environment",
+    "configured (its adapter's environment variables)",
+]
 
 
 def configured_cells(part: SectionReport) -> list[list[str]]:
     """Per framework: its version and the environment variables its adapter set."""
     return [
-        [p.name, p.version, "; ".join(f"{k}={v}" for k, v in p.env.items())
+        [p.name, p.version, environment_text(p), "; ".join(f"{k}={v}" for k, v in p.env.items())
          or ("nothing set" if p.declared else NOT_DECLARED)]
         for p in part.profiles
     ]  # fmt: skip
+
+
+def environment_text(p: Profile) -> str:
+    """A framework's environment: its size and whether its requirements were locked."""
+    size = "size not recorded" if p.env_bytes is None else _mb(p.env_bytes)
+    return f"{size}, {p.env_lock}" if p.env_lock else size
 
 
 FRAMEWORKS_TITLE = "Frameworks"
@@ -466,7 +477,7 @@ def profile_facts(p: Profile) -> list[tuple[str, str]]:
     facts = [
         ("role", role.get(p.role, p.role)),
         ("version", p.version),
-        ("environment size", "not recorded" if p.env_bytes is None else _mb(p.env_bytes)),
+        ("environment", environment_text(p)),
         ("arrays stored as", p.arrays or unknown),
         ("durability", durability),
         ("documented losses", "; ".join(p.losses) or ("none" if p.declared else unknown)),
@@ -529,8 +540,9 @@ def mostly(p: Profile) -> str:
     return "; ".join(parts)
 
 
-def _anchor(section: Section, name: str) -> str:
-    return f"{section.slug}-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}"
+def framework_anchor(section: Section, name: str) -> str:
+    """The HTML id of a framework's section (for links to it from elsewhere in the page)."""
+    return f"{section.slug}-framework-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}"
 
 
 def _other_suites(results: Results, parts: Sequence[SectionReport]) -> list[str]:
@@ -676,7 +688,7 @@ def _html_frameworks(part: SectionReport) -> str:
     out = [f'<h3 id="{_e(sec.slug)}-frameworks">{FRAMEWORKS_TITLE}</h3>',
            f"<p>{_e(FRAMEWORKS_TEXT)}</p>"]  # fmt: skip
     for p in part.profiles:
-        out += [f'<h4 id="{_e(_anchor(sec, p.name))}">{_e(p.name)}</h4>',
+        out += [f'<h4 id="{_e(framework_anchor(sec, p.name))}">{_e(p.name)}</h4>',
                 _html_pairs(profile_facts(p))]  # fmt: skip
         head, body = time_table(p)
         if body:

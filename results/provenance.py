@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Suite params recorded since issue 18 (older suites lack them: reports say "not recorded").
 MEMORY = "memory_bytes"  # the machine's physical memory
 FILESYSTEM = "filesystem"  # the type of the file system holding the cells' work directories
-# Beside each framework's declarations: its environment's size on disk, as its build recorded.
+# Beside each framework's declarations: its environment's size on disk, as its build recorded,
+# and whether its requirements were installed from the lock (`locked`) or why not.
 ENV_SIZE_BYTES = "env_size_bytes"
+ENV_LOCK = "env_lock"
 
 
 def _git(*args: str) -> tuple[str | None, str]:

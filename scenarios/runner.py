@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, TextIO
 from results import schema as S
 from results.database import DEFAULT_DB
 from results.errors import UsageError
-from results.provenance import ENV_SIZE_BYTES, machine_info
+from results.provenance import ENV_LOCK, ENV_SIZE_BYTES, machine_info
 from results.store import Store
 from scenarios import envs, estimates, grids, plan, workloads
 from scenarios.cell import RESULT_KEYS
@@ -370,6 +370,7 @@ def _ensure_envs(
             size = (spec.info() or {}).get("size_bytes")
             if size is not None:
                 declarations[name][ENV_SIZE_BYTES] = size
+            declarations[name][ENV_LOCK] = spec.lock_note
             pythons[name] = os.fspath(spec.python)
         except envs.EnvError as exc:
             errors[name] = f"environment: {exc}"

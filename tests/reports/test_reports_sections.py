@@ -22,11 +22,18 @@ from typing import Any
 import pytest
 from suite_db import write_suite
 
-from reports import analysis, frameworks, render
+from reports import analysis, frameworks, render, stats
 from reports.provenance import provenance, public_command, public_text, public_url
 from results import schema as S
 from results.cells import load
-from results.provenance import ENV_SIZE_BYTES, FILESYSTEM, MEMORY, filesystem_type, machine_info
+from results.provenance import (
+    ENV_LOCK,
+    ENV_SIZE_BYTES,
+    FILESYSTEM,
+    MEMORY,
+    filesystem_type,
+    machine_info,
+)
 from scenarios import envs, runner
 
 FAKE = "tests.scenarios.fake_adapters"
@@ -63,7 +70,8 @@ LOSS = "steps stored as float32 (synthetic)"
 DECLARED = {
     "tracker": {"supports": ["arrays", "steps"], "lacks": {}, "fidelity": S.EXACT,
                 "array_mechanism": "NPY bytes in a BLOB (synthetic)", "durability": S.PROCESS,
-                "leaves_behind": "", "env": {}, ENV_SIZE_BYTES: 120_000_000},
+                "leaves_behind": "", "env": {}, ENV_SIZE_BYTES: 120_000_000,
+                ENV_LOCK: "locked"},
     "mlflow": {"supports": ["steps"], "lacks": {"arrays": "no array API (synthetic)"},
                "fidelity": S.LOSSY, "fidelity_note": LOSS, "durability": S.POWER,
                "flush_note": "the queue is not drained (synthetic)",
@@ -123,8 +131,8 @@ def test_each_framework_has_a_section_from_what_its_adapter_declared(
     assert list(profiles) == ["tracker", "mlflow"]
     facts = dict(render.profile_facts(profiles["mlflow"]))
     assert facts["role"] == "tracker" and facts["version"] == "3.1"
-    assert facts["environment size"] == "not recorded"  # mlflow's size was not declared
-    assert dict(render.profile_facts(profiles["tracker"]))["environment size"] == "120 MB"
+    assert facts["environment"] == "size not recorded"  # mlflow's was not declared
+    assert dict(render.profile_facts(profiles["tracker"]))["environment"] == "120 MB, locked"
     assert facts["arrays stored as"] == "not declared"
     assert facts["durability"] == "power; its flush() misses: the queue is not drained (synthetic)"
     assert facts["documented losses"] == LOSS  # declared, and recorded by the lossy cells: once
@@ -150,7 +158,8 @@ def test_each_framework_has_a_section_from_what_its_adapter_declared(
     frameworks_part = markdown.split("### Frameworks")[1].split("### Failures")[0]
     assert "#### tracker" in frameworks_part and "#### mlflow" in frameworks_part
     assert "| arrays stored as | NPY bytes in a BLOB (synthetic) |" in frameworks_part
-    assert f'<h4 id="{section.slug}-mlflow">mlflow</h4>' in page
+    anchor = render.framework_anchor(section, "mlflow")
+    assert anchor == f"{section.slug}-framework-mlflow" and f'<h4 id="{anchor}">mlflow</h4>' in page
     # after every scenario's section
     assert page.index("<h3>high_frequency</h3>") < page.index(">Frameworks</h3>")
 
@@ -161,7 +170,7 @@ def test_an_old_suite_s_frameworks_say_what_was_not_recorded(golden2_db: Path) -
     assert not profile.declared and profile.env_bytes is None
     facts = dict(render.profile_facts(profile))
     assert facts["arrays stored as"] == render.NOT_DECLARED
-    assert facts["environment size"] == "not recorded"
+    assert facts["environment"] == "size not recorded"
 
 
 def test_the_runner_records_each_environment_s_size(tmp_path: Path) -> None:
@@ -174,10 +183,14 @@ def test_the_runner_records_each_environment_s_size(tmp_path: Path) -> None:
     (run,) = load(os.fspath(db)).suite_runs
     built = envs.spec_for("null").info()
     assert built is not None and built["size_bytes"] > 0
-    assert run.declarations()["null"][ENV_SIZE_BYTES] == built["size_bytes"]
+    declared = run.declarations()["null"]
+    assert declared[ENV_SIZE_BYTES] == built["size_bytes"]
+    assert declared[ENV_LOCK] == built["lock_note"]
     (section,) = analysis.sections(load(os.fspath(db)))
     (profile,) = frameworks.profiles(section)
     assert profile.env_bytes == built["size_bytes"]
+    size = stats.format_number(built["size_bytes"] / 1e6)
+    assert render.environment_text(profile) == f"{size} MB, {built['lock_note']}"
 
 
 # --- 6: the commands and the machine -------------------------------------------------------
@@ -199,8 +212,8 @@ def test_the_page_says_how_to_reproduce_it_and_where(real: tuple[Path, render.Re
     for row in (f"| memory | {memory:.1f} GiB |",
                 f"| file system of the cells' work directories | {machine_info()[FILESYSTEM]} |",
                 "| database | bench.db |",
-                f"| {PROBE} | 1.0 | PROBE_SETTING={{workdir}}/store |",
-                f"| {MEMORY_FW} | 1.0 | nothing set |"):  # fmt: skip
+                f"| {PROBE} | 1.0 | size not recorded | PROBE_SETTING={{workdir}}/store |",
+                f"| {MEMORY_FW} | 1.0 | size not recorded | nothing set |"):  # fmt: skip
         assert row in block, row
     assert "<pre><code>trackbench report --db bench.db --out out</code></pre>" in page
 
