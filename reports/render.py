@@ -692,7 +692,10 @@ def _html_frameworks(part: SectionReport) -> str:
                 _html_pairs(profile_facts(p))]  # fmt: skip
         head, body = time_table(p)
         if body:
-            out += [f"<p>{_e(TIME_TEXT)}</p>", _html_table(head, body)]
+            out += [
+                f"<p>{_e(TIME_TEXT)}</p>",
+                f'<div class="scroll">{_html_table(head, body)}</div>',
+            ]
     return "\n".join(out)
 
 
