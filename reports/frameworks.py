@@ -173,7 +173,8 @@ class FailureGroup:
     @property
     def cut(self) -> bool:
         """Whether the last line leaves some of the reason out."""
-        return self.last_line != self.reason.strip()
+        whole = self.reason.strip()
+        return bool(whole) and self.last_line != whole
 
 
 def failure_groups(failures: list[Failure]) -> list[FailureGroup]:

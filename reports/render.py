@@ -710,7 +710,7 @@ def _html_failures(part: SectionReport) -> str:
     for g in groups:
         *cells, last = failure_cells(g)
         tds = [f'<td class="num">{_e(c)}</td>' if h == "cells" else f"<td>{_e(c)}</td>"
-               for h, c in zip(FAILURE_HEAD, cells, strict=False)]  # fmt: skip
+               for h, c in zip(FAILURE_HEAD[:-1], cells, strict=True)]  # fmt: skip
         reason = (
             f"<details><summary>{_e(last)}</summary><pre>{_e(g.reason)}</pre></details>"
             if g.cut

@@ -271,6 +271,8 @@ def test_a_long_last_line_is_shown_by_its_end() -> None:
     assert group.last_line == "..." + ("x" * 1000 + "the end")[-frameworks.LAST_LINE_CHARS :]
     assert group.cut
     assert not frameworks.FailureGroup("f", S.CRASH, "one line", 1, ()).cut
+    empty = frameworks.FailureGroup("f", S.CRASH, "", 1, ())
+    assert empty.last_line == "(no reason given)" and not empty.cut
 
 
 # --- 8: nothing local ----------------------------------------------------------------------
