@@ -17,13 +17,21 @@ import html
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reports import analysis, plots, stats, untimed, untimed_plots, workload
+from reports import analysis, frameworks, plots, stats, untimed, untimed_plots, workload
 from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
+from reports.frameworks import FailureGroup, Profile
 from reports.plots import Image
-from reports.provenance import Provenance, now, provenance
+from reports.provenance import (
+    Provenance,
+    now,
+    provenance,
+    public_command,
+    public_url,
+    published,
+)
 from reports.untimed import Measured
 from reports.workload import Cost
 from results import schema as S
@@ -77,6 +85,7 @@ class SectionReport:
     leftovers: list[Leftover]
     live: list[Measured] = field(default_factory=list)  # readback's live reader, if recorded
     costs: list[Cost] = field(default_factory=list)  # a spec suite's "your workload" summary
+    profiles: list[Profile] = field(default_factory=list)  # one per framework
 
     def scenarios(self) -> list[str]:
         """The scenarios in the order their sections are shown: the timed ones as recorded,
@@ -103,8 +112,11 @@ def build(
     """Write index.html, report.md and img/ for the given sections into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     generated = now()
+    # a page meant to be published names nothing of this machine's file system
+    results = replace(results, url=public_url(results.url))
+    report_command = public_command(report_command)
     parts = []
-    for section in sections:
+    for section in map(published, sections):
         prov = provenance(section, report_command, generated)
         rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.timed_scenarios()}
         present = section.scenarios()
@@ -133,6 +145,7 @@ def build(
                 analysis.leftovers(section),
                 live=untimed.live_reads(section, seed=seed) if untimed.READBACK in rows else [],
                 costs=workload.costs(section, seed) if workload.is_spec(section) else [],
+                profiles=frameworks.profiles(section),
             )
         )
     html_path = out / HTML_NAME
@@ -339,13 +352,23 @@ def kinds_details(rows: Sequence[KindsRow]) -> list[str]:
 # The heading of each of readback's live reader tables (before its configuration).
 LIVE_TITLE = "live reader"
 
-FAILURE_HEAD = ["scenario", "configuration", "framework", "outcome", "repetitions", "reason"]
+FAILURES_TITLE = "Failures, skips and their reasons"
+FAILURES_TEXT = (
+    "One row per framework, outcome and reason, across configurations and repetitions: how "
+    "many cells, where, and the reason's last line (a traceback's exception)."
+)
+FAILURES_NONE = "None: every cell's outcome is ok and no data came back wrong."
+FAILURE_HEAD = ["framework", "outcome", "cells", "where", "reason (last line)"]
+# More places than this in a failure's row are counted, not listed.
+MAX_WHERE = 6
 
 
-def failure_cells(f: Failure) -> list[str]:
-    """One row of the failures table, as text."""
-    reps = ", ".join(str(r) for r in f.repetitions)
-    return [f.scenario, f.config, f.framework, f.outcome, reps, f.reason or "(no reason given)"]
+def failure_cells(g: FailureGroup) -> list[str]:
+    """One row of the failures table, as text (the reason by its last line)."""
+    where = ", ".join(g.where[:MAX_WHERE])
+    if len(g.where) > MAX_WHERE:
+        where += f" and {len(g.where) - MAX_WHERE} more"
+    return [g.framework, g.outcome, str(g.cells), where, g.last_line]
 
 
 NOTE_HEAD = ["framework", "fidelity", "reason", "scenarios", "cells"]
@@ -386,22 +409,140 @@ LEFTOVERS_NONE = "None: no cell left a process running or a file outside its wor
 
 
 def environment(p: Provenance, results: Results) -> list[tuple[str, str]]:
-    """The provenance of a section as (label, value) pairs."""
+    """The provenance of a section as (label, value) pairs: the machine, then the suite."""
     return [
         ("machine", p.machine),
         ("OS", p.os),
         ("CPU", p.cpu),
+        ("memory", p.memory),
+        ("file system of the cells' work directories", p.filesystem),
         ("Python", p.python),
         ("suite", p.suite_id),
         ("grid, seed", f"{p.grid}, seed {p.seed}"),
         ("suite started", p.date),
         ("commit", p.commit),
-        ("results made by", p.results_command),
-        ("this page made by", p.report_command),
         ("page made", p.generated),
         ("trackbench", f"{p.trackbench} (results schema {S.SCHEMA_VERSION})"),
         ("database", results.url),
     ]
+
+
+REPRODUCE_TITLE = "Reproduce it"
+# What a framework's section says where the suite kept no declarations of its adapter.
+NOT_DECLARED = "not recorded (the suite kept no declarations of its adapter)"
+CONFIGURED_TITLE = "Framework versions and configuration"
+CONFIGURED_HEAD = [
+    "framework",
+    "version",
+    "environment",
+    "configured (its adapter's environment variables)",
+]
+
+
+def configured_cells(part: SectionReport) -> list[list[str]]:
+    """Per framework: its version and the environment variables its adapter set."""
+    return [
+        [p.name, p.version, environment_text(p), "; ".join(f"{k}={v}" for k, v in p.env.items())
+         or ("nothing set" if p.declared else NOT_DECLARED)]
+        for p in part.profiles
+    ]  # fmt: skip
+
+
+def environment_text(p: Profile) -> str:
+    """A framework's environment: its size and whether its requirements were locked."""
+    size = "size not recorded" if p.env_bytes is None else _mb(p.env_bytes)
+    return f"{size}, {p.env_lock}" if p.env_lock else size
+
+
+FRAMEWORKS_TITLE = "Frameworks"
+FRAMEWORKS_TEXT = (
+    "One section per framework, from what its adapter declared when the suite ran and what "
+    "its cells recorded: its version and environment, where its time goes, how it stores "
+    "arrays, what a completed flush survives, what it documents losing, what it leaves "
+    "behind, and why any of its cells is unsupported or failed."
+)
+TIME_TEXT = (
+    "Where its time goes: the median of each phase over the ok cells, and its share, in the "
+    "largest configuration of each writing scenario it ran."
+)
+
+
+def profile_facts(p: Profile) -> list[tuple[str, str]]:
+    """What a framework's section says of it, as (label, value) pairs."""
+    role = {S.FLOOR: "floor (the limit, never ranked)", S.REFERENCE: "the reference tracker"}
+    unknown = "not declared" if p.declared else NOT_DECLARED
+    durability = p.durability or unknown
+    if p.flush_note:
+        durability += f"; its flush() misses: {p.flush_note}"
+    facts = [
+        ("role", role.get(p.role, p.role)),
+        ("version", p.version),
+        ("environment", environment_text(p)),
+        ("arrays stored as", p.arrays or unknown),
+        ("durability", durability),
+        ("documented losses", "; ".join(p.losses) or ("none" if p.declared else unknown)),
+    ]
+    if p.time:
+        facts.insert(3, ("time mostly spent on", mostly(p)))
+    x = p.leftover
+    if x is None:
+        measured = "no cell left a process running or a file outside its work directory"
+    else:
+        measured = (
+            f"{x.cells} / {x.of} cells left something (at most {x.max_processes} processes, "
+            f"{x.max_files} files), e.g. {', '.join(x.paths) or '-'}"
+        )
+    said = p.leaves_behind or ("nothing" if p.declared else "not recorded")
+    facts.append(("leaves behind", f"declared: {said}; seen: {measured}"))
+    if p.lacks:
+        facts.append(("lacks", "; ".join(f"{cap}: {why}" for cap, why in p.lacks.items())))
+    if p.unsupported:
+        unsupported = (f"{sc} ({n} cells): {why}" for sc, n, why in p.unsupported)
+        facts.append(("unsupported cells", "; ".join(unsupported)))
+    if p.broken:
+        facts.append(("broken here", p.broken))
+    if p.other_outcomes:
+        counted = ", ".join(f"{o} {n}" for o, n in p.other_outcomes.items())
+        facts.append(("other outcomes", f"{counted} (reasons under {FAILURES_TITLE})"))
+    if p.historical:
+        facts.append(("historical baseline", p.historical))
+    if p.reader:
+        facts.append(("read back by", p.reader))
+    return facts
+
+
+def time_table(p: Profile) -> tuple[list[str], list[list[str]]]:
+    """A framework's phases per writing scenario: (head, body); body empty when none ran."""
+    labels = list(dict.fromkeys(k for t in p.time for k in t.phases))
+    body = []
+    for t in p.time:
+        total = sum(t.phases.values())
+        shares = [
+            f"{_ms(t.phases[k])} ({t.phases[k] / total:.0%})" if k in t.phases and total else "-"
+            for k in labels
+        ]
+        body.append([t.scenario, t.config, stats.format_number(t.seconds), *shares])
+    return ["scenario", "configuration", "median s", *labels], body
+
+
+def _ms(ns: float) -> str:
+    return "<0.01 ms" if ns < 1e4 else f"{stats.format_number(ns / 1e6)} ms"
+
+
+def mostly(p: Profile) -> str:
+    """The phase most of a framework's time goes to, per writing scenario."""
+    parts = []
+    for t in p.time:
+        total = sum(t.phases.values())
+        if total:
+            top = max(t.phases, key=lambda k: t.phases[k])
+            parts.append(f"{top} ({t.phases[top] / total:.0%} in {t.scenario})")
+    return "; ".join(parts)
+
+
+def framework_anchor(section: Section, name: str) -> str:
+    """The HTML id of a framework's section (for links to it from elsewhere in the page)."""
+    return f"{section.slug}-framework-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}"
 
 
 def _other_suites(results: Results, parts: Sequence[SectionReport]) -> list[str]:
@@ -431,6 +572,7 @@ tr.failed td { background: #fff3f3; }
 td.kept { background: #e8f5e9; } td.changed { background: #fff3e0; }
 td.dropped, td.refused { background: #ffebee; }
 details { margin: 0 0 1.5em; font-size: 0.9em; }
+td details { margin: 0; } td details pre { white-space: pre-wrap; max-width: 60em; }
 code { background: #f5f5f5; padding: 0 0.2em; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -536,6 +678,67 @@ def _figure(image: Image, out: Path) -> str:
     )
 
 
+def _html_pairs(pairs: Sequence[tuple[str, str]]) -> str:
+    return _html_table(["", "value"], [list(kv) for kv in pairs])
+
+
+def _html_frameworks(part: SectionReport) -> str:
+    """One section per framework: its facts, then where its time goes."""
+    sec = part.section
+    out = [f'<h3 id="{_e(sec.slug)}-frameworks">{FRAMEWORKS_TITLE}</h3>',
+           f"<p>{_e(FRAMEWORKS_TEXT)}</p>"]  # fmt: skip
+    for p in part.profiles:
+        out += [f'<h4 id="{_e(framework_anchor(sec, p.name))}">{_e(p.name)}</h4>',
+                _html_pairs(profile_facts(p))]  # fmt: skip
+        head, body = time_table(p)
+        if body:
+            out += [
+                f"<p>{_e(TIME_TEXT)}</p>",
+                f'<div class="scroll">{_html_table(head, body)}</div>',
+            ]
+    return "\n".join(out)
+
+
+def _html_failures(part: SectionReport) -> str:
+    """The failures collapsed, each reason's full text a click away."""
+    out = [f"<h3>{FAILURES_TITLE}</h3>"]
+    groups = frameworks.failure_groups(part.failures)
+    if not groups:
+        return "\n".join([*out, f"<p>{_e(FAILURES_NONE)}</p>"])
+    out += [f"<p>{_e(FAILURES_TEXT)}</p>", "<table>",
+            "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in FAILURE_HEAD) + "</tr>"]  # fmt: skip
+    for g in groups:
+        *cells, last = failure_cells(g)
+        tds = [f'<td class="num">{_e(c)}</td>' if h == "cells" else f"<td>{_e(c)}</td>"
+               for h, c in zip(FAILURE_HEAD[:-1], cells, strict=True)]  # fmt: skip
+        reason = (
+            f"<details><summary>{_e(last)}</summary><pre>{_e(g.reason)}</pre></details>"
+            if g.cut
+            else _e(last)
+        )
+        out.append('<tr class="failed">' + "".join(tds) + f"<td>{reason}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _html_reproduce(part: SectionReport, results: Results) -> str:
+    """The commands that make the results and this page, the machine and the frameworks."""
+    prov = part.prov
+    return "\n".join(
+        [
+            f'<h3 id="{_e(part.section.slug)}-reproduce">{REPRODUCE_TITLE}</h3>',
+            "<p>The results were made by</p>",
+            f"<pre><code>{_e(prov.results_command)}</code></pre>",
+            "<p>and this page by</p>",
+            f"<pre><code>{_e(prov.report_command)}</code></pre>",
+            "<p>on this machine:</p>",
+            _html_pairs(environment(prov, results)),
+            f"<h4>{CONFIGURED_TITLE}</h4>",
+            _html_table(CONFIGURED_HEAD, configured_cells(part)),
+        ]
+    )
+
+
 def to_html(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
@@ -560,15 +763,12 @@ def to_html(
         )
         h.append("</ul>")
     for part in parts:
-        sec, prov = part.section, part.prov
+        sec = part.section
         h.append(f'<h2 id="{_e(sec.slug)}">{_e(sec.title)}</h2>')
         if part.costs:
             per_day = workload.runs_per_day(sec)
             h.append(f"<h3>{WORKLOAD_TITLE}</h3><p>{_e(workload_text(sec))}</p>")
             h.append(_html_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs]))
-        h.append(_html_table(["", "value"], [list(kv) for kv in environment(prov, results)]))
-        h.append("<h3>Framework versions</h3>")
-        h.append(_html_table(["framework", "version"], [list(kv) for kv in prov.versions.items()]))
         for scenario in part.scenarios():
             h.append(f"<h3>{_e(scenario)}</h3>")
             if scenario in part.untimed:
@@ -594,16 +794,14 @@ def to_html(
         if part.notes:
             h.append("<p>Results that ran but whose data is not known to be exact:</p>")
             h.append(_html_table(NOTE_HEAD, [note_cells(n) for n in part.notes]))
-        h.append("<h3>Failures, skips and their reasons</h3>")
-        if part.failures:
-            h.append(_html_table(FAILURE_HEAD, [failure_cells(f) for f in part.failures]))
-        else:
-            h.append("<p>None: every cell's outcome is ok and no data came back wrong.</p>")
+        h.append(_html_frameworks(part))
+        h.append(_html_failures(part))
         h.append("<h3>Left behind</h3>")
         if part.leftovers:
             h.append(_html_table(LEFTOVER_HEAD, [leftover_cells(x) for x in part.leftovers]))
         else:
             h.append(f"<p>{_e(LEFTOVERS_NONE)}</p>")
+        h.append(_html_reproduce(part, results))
     others = _other_suites(results, parts)
     if others:
         h.append("<h2>Other suites in this database</h2>")
@@ -618,9 +816,10 @@ def to_html(
 
 
 def _md(text: object) -> str:
-    # `~` escaped: GitHub reads a lone tilde pair in a row as strikethrough
+    # `~` escaped: GitHub reads a lone tilde pair in a row as strikethrough; a `<` opening a
+    # tag too, or the `<cell>` of a reason would be taken for HTML and dropped
     escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("~", "\\~")
-    return escaped.replace("\n", " ")
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", escaped).replace("\n", " ")
 
 
 def _code(text: str) -> str:
@@ -670,6 +869,80 @@ def _md_figure(image: Image, out: Path) -> str:
     return f"![{_md(image.title)}]({png})  \n[SVG]({svg})\n"
 
 
+def _md_pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    return _md_table(["", "value"], [list(kv) for kv in pairs])
+
+
+def _md_frameworks(part: SectionReport) -> list[str]:
+    """One section per framework: its facts, then where its time goes."""
+    out = [f"### {FRAMEWORKS_TITLE}", "", FRAMEWORKS_TEXT, ""]
+    for p in part.profiles:
+        out += [f"#### {p.name}", "", *_md_pairs(profile_facts(p))]
+        head, body = time_table(p)
+        if body:
+            out += [TIME_TEXT, "", *_md_table(head, body)]
+    return out
+
+
+def _md_failures(part: SectionReport, texts: list[tuple[str, FailureGroup]]) -> list[str]:
+    """The failures collapsed; a reason cut to its last line is marked [Fn], its full text
+    added to `texts` for the page's end."""
+    groups = frameworks.failure_groups(part.failures)
+    out = [f"### {FAILURES_TITLE}", ""]
+    if not groups:
+        return [*out, FAILURES_NONE, ""]
+    body = []
+    for g in groups:
+        cells = failure_cells(g)
+        if g.cut:
+            texts.append((f"F{len(texts) + 1}", g))
+            cells[-1] += f" [{texts[-1][0]}]"
+        body.append(cells)
+    return [*out, FAILURES_TEXT + " A reason marked [Fn] is given whole at the page's end.",
+            "", *_md_table(FAILURE_HEAD, body)]  # fmt: skip
+
+
+def _md_failure_texts(texts: Sequence[tuple[str, FailureGroup]]) -> list[str]:
+    """The failures' full texts, collapsed (GitHub renders <details>)."""
+    if not texts:
+        return []
+    out = ["<details><summary>The failures' full texts</summary>", ""]
+    for mark, g in texts:
+        fence = "```"
+        while fence in g.reason:
+            fence += "`"
+        out += [f"[{mark}] {_md(g.framework)}, {g.outcome}, {g.cells} cells:", "",
+                f"{fence}text", g.reason, fence, ""]  # fmt: skip
+    return [*out, "</details>", ""]
+
+
+def _md_reproduce(part: SectionReport, results: Results) -> list[str]:
+    """The commands that make the results and this page, the machine and the frameworks."""
+    prov = part.prov
+    return [
+        f"### {REPRODUCE_TITLE}",
+        "",
+        "The results were made by",
+        "",
+        "```sh",
+        prov.results_command,
+        "```",
+        "",
+        "and this page by",
+        "",
+        "```sh",
+        prov.report_command,
+        "```",
+        "",
+        "on this machine:",
+        "",
+        *_md_pairs(environment(prov, results)),
+        f"#### {CONFIGURED_TITLE}",
+        "",
+        *_md_table(CONFIGURED_HEAD, configured_cells(part)),
+    ]
+
+
 def to_markdown(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
@@ -684,16 +957,14 @@ def to_markdown(
         *(f"- {line}" for line in HOW_TO_READ),
         "",
     ]
+    texts: list[tuple[str, FailureGroup]] = []  # the failures' full texts, for the page's end
     for part in parts:
-        sec, prov = part.section, part.prov
+        sec = part.section
         m += [f"## {sec.title}", ""]
         if part.costs:
             per_day = workload.runs_per_day(sec)
             m += [f"### {WORKLOAD_TITLE}", "", workload_text(sec), ""]
             m += _md_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs])
-        m += _md_table(["", "value"], [list(kv) for kv in environment(prov, results)])
-        m += ["### Framework versions", ""]
-        m += _md_table(["framework", "version"], [list(kv) for kv in prov.versions.items()])
         for scenario in part.scenarios():
             if scenario in part.untimed:
                 m += [f"### {scenario}", ""]
@@ -717,18 +988,17 @@ def to_markdown(
         if part.notes:
             m += ["Results that ran but whose data is not known to be exact:", ""]
             m += _md_table(NOTE_HEAD, [note_cells(n) for n in part.notes])
-        m += ["### Failures, skips and their reasons", ""]
-        if part.failures:
-            m += _md_table(FAILURE_HEAD, [failure_cells(f) for f in part.failures])
-        else:
-            m += ["None: every cell's outcome is ok and no data came back wrong.", ""]
+        m += _md_frameworks(part)
+        m += _md_failures(part, texts)
         m += ["### Left behind", ""]
         if part.leftovers:
             m += _md_table(LEFTOVER_HEAD, [leftover_cells(x) for x in part.leftovers])
         else:
             m += [LEFTOVERS_NONE, ""]
+        m += _md_reproduce(part, results)
     others = _other_suites(results, parts)
     if others:
         m += ["## Other suites in this database", "", "Not shown here; pass `--suite ID`.", ""]
         m += [f"- {line}" for line in others] + [""]
+    m += _md_failure_texts(texts)
     return "\n".join(m)

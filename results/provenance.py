@@ -1,17 +1,27 @@
-"""Where a suite runs: machine, OS, CPU, Python, and the project's commit with a dirty flag."""
+"""Where a suite runs: machine, OS, CPU, memory, the cells' file system, Python, and the
+project's commit with a dirty flag."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
+import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from results import schema as S
 
 ROOT = Path(__file__).resolve().parent.parent
+# Suite params recorded since issue 18 (older suites lack them: reports say "not recorded").
+MEMORY = "memory_bytes"  # the machine's physical memory
+FILESYSTEM = "filesystem"  # the type of the file system holding the cells' work directories
+# Beside each framework's declarations: its environment's size on disk, as its build recorded,
+# and whether its requirements were installed from the lock (`locked`) or why not.
+ENV_SIZE_BYTES = "env_size_bytes"
+ENV_LOCK = "env_lock"
 
 
 def _git(*args: str) -> tuple[str | None, str]:
@@ -44,8 +54,39 @@ def commit_info() -> dict[str, Any]:
     return info
 
 
+def memory_bytes() -> int | None:
+    """The machine's physical memory in bytes, or None when it cannot be read."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024  # the kernel writes kB, meaning KiB
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def filesystem_type(path: str) -> str:
+    """The type of the file system `path` is on (ext4, tmpfs, ...), from /proc/mounts: the
+    mount with the longest mount point above it; `unknown` where there is no /proc."""
+    real = os.path.realpath(path)
+    best, kind = "", "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            # /proc/mounts escapes spaces and the like in octal (\040)
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[1])
+            inside = real == point or real.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, kind = point, fields[2]
+    return kind
+
+
 def machine_info() -> dict[str, Any]:
-    """Machine, OS, CPU, Python, commit and dirty flag, as suite params."""
+    """Machine, OS, CPU, memory, the cells' file system, Python, commit and dirty flag, as
+    suite params."""
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -57,10 +98,14 @@ def machine_info() -> dict[str, Any]:
         for line in Path("/etc/os-release").read_text().splitlines():
             if line.startswith("PRETTY_NAME="):
                 system += f" ({line.split('=', 1)[1].strip(chr(34))})"
+    memory = memory_bytes()
     return {
         S.MACHINE: platform.node() or "unknown",
         S.OS: system,
         S.CPU: f"{cpu} x{os.cpu_count()}",
+        **({MEMORY: memory} if memory else {}),  # never a made-up number
+        # cells work in folders under the temporary directory (scenarios/cell.py)
+        FILESYSTEM: filesystem_type(tempfile.gettempdir()),
         S.PYTHON: f"{platform.python_implementation()} {platform.python_version()}",
         **commit_info(),
     }

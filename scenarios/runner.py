@@ -31,7 +31,7 @@ from typing import Any, NamedTuple, TextIO
 from results import schema as S
 from results.database import DEFAULT_DB
 from results.errors import UsageError
-from results.provenance import machine_info
+from results.provenance import ENV_LOCK, ENV_SIZE_BYTES, machine_info
 from results.store import Store
 from scenarios import envs, estimates, grids, plan, workloads
 from scenarios import frameworks as suite_frameworks
@@ -161,8 +161,11 @@ def run_suite(
             progress.say(f"removed {stale} cell folders of earlier runs that were killed")
         pythons: dict[str, str] = {}
         env_errors: dict[str, str] = {}
+        declarations = {name: dict(described[name]) for name in frameworks}
         if not options.python:
-            pythons, env_errors = _ensure_envs(todo, chosen, described, progress, options)
+            pythons, env_errors = _ensure_envs(
+                todo, chosen, described, progress, options, declarations
+            )
         suite_run = store.begin_suite(
             suite_id,
             params={**info, S.COMMAND: options.command, S.SEED: seed, S.GRID: grid_label},
@@ -174,7 +177,7 @@ def run_suite(
                 "shard": f"{options.shard[0] + 1}/{options.shard[1]}" if options.shard else "",
                 "cells_planned": len(cells),
                 "cells_stored_before": len(cells) - len(todo),
-                S.DECLARATIONS: json.dumps({name: described[name] for name in frameworks}),
+                S.DECLARATIONS: json.dumps(declarations),
                 **({S.RUNS_PER_DAY: options.runs_per_day} if options.runs_per_day else {}),
             },
         )
@@ -337,9 +340,11 @@ def _ensure_envs(
     described: Mapping[str, Any],
     progress: Progress,
     options: Options,
+    declarations: Mapping[str, dict[str, Any]],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Build each needed environment that is missing: (framework label -> interpreter, label
-    -> error for failed builds).
+    -> error for failed builds); each environment's size goes beside its framework's
+    `declarations`, for the report.
 
     The interpreters are fixed here, once per suite: an edit to `tracker/` while the suite
     runs makes a new environment key, but every cell of the suite keeps measuring the same
@@ -367,6 +372,10 @@ def _ensure_envs(
                 progress.say(f"building the {name} environment ...")
                 info = envs.build(spec, echo=progress.say)
                 progress.say(f"built {name} in {info['build_seconds']:.1f} s")
+            size = (spec.info() or {}).get("size_bytes")
+            if size is not None:
+                declarations[name][ENV_SIZE_BYTES] = size
+            declarations[name][ENV_LOCK] = spec.lock_note
             pythons[name] = os.fspath(spec.python)
         except envs.EnvError as exc:
             errors[name] = f"environment: {exc}"

@@ -76,7 +76,7 @@ def test_report_of_one_chosen_suite(golden_db: Path, tmp_path: Path) -> None:
     assert "| default | tracker (reference) | 0.1.0 | 3 / 3 | 0.0410 |" in markdown
     assert "| 27.8x | 27.8x |" in markdown
     assert "| 149x | 149x |" in markdown
-    assert f"trackbench report --db {golden_db} --out {tmp_path} --suite alpha-1" in markdown
+    assert f"trackbench report --db golden.db --out {tmp_path.name} --suite alpha-1" in markdown
 
 
 def test_compare_lists_regressions_first(
