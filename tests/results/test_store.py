@@ -52,8 +52,9 @@ def test_cells_written_are_read_back_and_found_on_resume(tmp_path: Path) -> None
 
 
 def test_resume_runs_again_what_the_harness_failed(tmp_path: Path) -> None:
-    """The framework's own crash and a limit's skip stay stored; an environment that did not
-    build and a cell whose outcome was never written are run again."""
+    """The framework's own crash stays stored; a limit's skip is decided again (a larger
+    budget runs it); an environment that did not build and a cell whose outcome was never
+    written are run again."""
     db = str(tmp_path / "r.db")
     with Store(db) as store:
         store.begin_suite("s1", {S.MACHINE: "m", S.SEED: 1, S.GRID: "quick"}, {})
@@ -64,7 +65,7 @@ def test_resume_runs_again_what_the_harness_failed(tmp_path: Path) -> None:
         _write(store, 3, **{S.OUTCOME: None})
     with Store(db) as store:
         found = store.stored_cells("s1", {"high_frequency": ["n_values"]})
-    assert [(c.repetition, c.outcome) for c in found] == [(0, S.CRASH), (1, S.SKIPPED)]
+    assert [(c.repetition, c.outcome) for c in found] == [(0, S.CRASH)]
     shown = load(db).cells
     assert list(shown[S.OUTCOME]) == [S.CRASH, S.SKIPPED, S.SKIPPED, S.SKIPPED]
     assert list(shown[S.REASON])[2] == "harness failure: environment"
