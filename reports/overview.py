@@ -56,7 +56,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 def ordered(scenarios: Sequence[str]) -> list[str]:
     """The scenarios in their fixed order; any unknown ones after, as given."""
     known = list(SCENARIOS)
-    return sorted(scenarios, key=lambda s: (known.index(s) if s in known else len(known)))
+    return sorted(scenarios, key=lambda s: known.index(s) if s in known else len(known))
 
 
 def title(scenario: str) -> str:
@@ -96,12 +96,11 @@ def representative(rows: Sequence[Row]) -> tuple[str, str]:
 # --- the cells -------------------------------------------------------------------------------
 
 LOSSY = "lossy"
-WRONG = "wrong data"
+WRONG = S.WRONG_DATA.replace("_", " ")  # as Row.unclean names it
 FAILED = "failed"
 UNSUPPORTED = "unsupported"
 SKIPPED = "skipped"
 FEW = "too few"  # fewer ok repetitions than a ratio needs
-MARKS = (LOSSY, WRONG, FAILED, UNSUPPORTED, SKIPPED, FEW)
 
 
 @dataclass(frozen=True)
@@ -138,9 +137,8 @@ def _no_ratio(row: Row) -> Cell:
         if len(outcomes) > 1:
             mark = FAILED
         return Cell(mark, mark=mark, reason=f"{row.status()}: {_why(row)}")
-    if row.unclean:
-        mark = WRONG if row.unclean == S.WRONG_DATA.replace("_", " ") else row.unclean
-        return Cell(mark, mark=mark, reason=_why(row))
+    if row.unclean:  # wrong data, unverified, not checked
+        return Cell(row.unclean, mark=row.unclean, reason=_why(row))
     status = row.status()
     if status != S.OK:
         reason = f"{row.n_ok} ok < {analysis.MIN_REPETITIONS}; {status}: {_why(row)}"
@@ -271,8 +269,7 @@ def _measured_cell(m: Measured | None, value: float, text: str, reason: str) -> 
         return _no_ratio(m.row)
     flag = m.flag()
     if flag and flag == m.row.unclean:
-        mark = WRONG if flag == S.WRONG_DATA.replace("_", " ") else flag
-        return Cell(text, key=value, mark=mark, reason=_why(m.row))
+        return Cell(text, key=value, mark=flag, reason=_why(m.row))
     if flag:  # too few ok repetitions
         return Cell(text, key=value, mark=FEW, reason=flag)
     return Cell(text, key=value, reason=reason)
@@ -294,8 +291,11 @@ def _p99(m: Measured | None) -> Cell:
         return NOT_RUN
     p99 = m.medians[S.LOG_P99_NS]
     text = f"{stats.format_number(p99 / 1e3)} µs" if not math.isnan(p99) else "-"
-    return _measured_cell(m, p99, text, f"median p99 over the ok repetitions; "
-                          f"overhead {untimed.ranked_text(m)}")  # fmt: skip
+    overhead = m.medians[S.OVERHEAD_PCT]
+    reason = "the median over the ok repetitions" + (
+        "" if math.isnan(overhead) else f"; the loop's overhead {stats.format_number(overhead)}%"
+    )
+    return _measured_cell(m, p99, text, reason)
 
 
 def build(
@@ -321,7 +321,8 @@ def build(
             config, rule = representative([m.row for m in measured[scenario]])
             chosen[key] = {m.framework: m for m in measured[scenario] if m.config == config}
             columns.append(Column(key, scenario, config, rule))
-    roles = _roles(rows, measured)
+    cells_of = section.cells
+    roles = {str(f): str(r) for f, r in zip(cells_of[S.FRAMEWORK], cells_of[S.ROLE], strict=True)}
     lines = []
     for framework in section.frameworks():
         cells: dict[str, Cell] = {}
@@ -352,12 +353,6 @@ def build(
     out = Overview(columns, lines)
     out.verdict = verdict(out, rows, chosen)
     return out
-
-
-def _roles(rows: Mapping[str, list[Row]], measured: Mapping[str, list[Measured]]) -> dict[str, str]:
-    found = [r for rs in rows.values() for r in rs]
-    found += [m.row for ms in measured.values() for m in ms]
-    return {r.framework: r.role for r in found}
 
 
 # --- the verdict -----------------------------------------------------------------------------
@@ -440,7 +435,8 @@ def _kinds(lines: Sequence[Line]) -> str:
 
 
 def _crash(col: Column, chosen: Mapping[str, Measured]) -> str:
-    yes, no = [], []
+    yes: list[str] = []
+    no: list[str] = []
     for m in chosen.values():
         if m.row.summary is None:
             continue

@@ -666,7 +666,9 @@ def _html_overview(top: overview.Overview) -> str:
     heads = ["framework and its role", "the geometric mean of its ratios to the reference",
              *(c.describe() for c in top.columns)]  # fmt: skip
     out.append('<div class="scroll"><table class="overview"><thead><tr>')
-    out += [f'<th title="{_e(t)}">{_e(h)}</th>' for h, t in zip(overview_head(top), heads, strict=True)]
+    out += [
+        f'<th title="{_e(t)}">{_e(h)}</th>' for h, t in zip(overview_head(top), heads, strict=True)
+    ]
     out.append("</tr></thead>")
     width = len(heads)
     for label, lines in overview_groups(top):
@@ -846,6 +848,13 @@ def _footnoted(
     return shown, [f"- [{n}] {_md(text)}" for text, n in notes.items()]
 
 
+def _note(cell: overview.Cell) -> str:
+    """A matrix cell's footnote: a mark and its reason, or why a framework is not ranked."""
+    if cell.mark:
+        return f"{cell.mark}: {cell.reason}"
+    return cell.reason if cell.text == NOT_RANKED else ""
+
+
 def _md_overview(top: overview.Overview) -> list[str]:
     """The verdict, then the overview matrix, its marks' reasons as footnotes."""
     out = [*(f"- {line}" for line in top.verdict), ""]
@@ -855,9 +864,7 @@ def _md_overview(top: overview.Overview) -> list[str]:
             cells = overview_cells(top, line)
             name = f"{cells[0].text} ({NOT_RANKED})" if label == NOT_RANKED else cells[0].text
             body.append([name, *(cell_text(c) for c in cells[1:])])
-            whole.append(["", *((c.mark + ": " if c.mark else "") + c.reason if c.mark or
-                                c.key is None and c.reason and c.text == NOT_RANKED else ""
-                                for c in cells[1:])])  # fmt: skip
+            whole.append(["", *(_note(c) for c in cells[1:])])
     shown, notes = _footnoted(body, whole)
     out += _md_table(overview_head(top), shown)
     if notes:

@@ -21,12 +21,14 @@ def write_suite(
     cells: Cells,
     result: Callable[[Any], dict[str, Any]],
     declared: Mapping[str, Any] | None = None,
+    grid: str = "quick",
 ) -> Path:
     """A results database at `path` holding one suite of `cells`, each repetition's entry
-    turned into a worker's result by `result`; `declared`: the adapters' declarations."""
+    turned into a worker's result by `result`; `declared`: the adapters' declarations;
+    `grid`: the suite's grid (S.SPEC_GRID: a user's spec)."""
     info = {S.DECLARATIONS: json.dumps(declared)} if declared is not None else {}
     with Store(f"sqlite:///{path}") as store:
-        suite = store.begin_suite(suite_id, {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1}, info)
+        suite = store.begin_suite(suite_id, {S.MACHINE: "m", S.GRID: grid, S.SEED: 1}, info)
         for scenario, frameworks in cells.items():
             for framework, configs in frameworks.items():
                 for config, repetitions in configs:

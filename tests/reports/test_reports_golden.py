@@ -56,8 +56,7 @@ EXPECTED_ROWS = [
     # n_values=10000: tracker 62.5; mlflow 65250/62.5 = 1044; mltraq has no ok cell
     "|  | mlflow | 3.17.2 | 6 / 6 | 65.2 | 1.25 |",
     "| 1044x | 1044x | 0.00 | - | lossy: metric steps stored as float32 (synthetic) | - |",
-    "|  | mltraq | 0.1.165 | 0 / 6 | - | - | - | - | - | - | - | - "
-    "| unsupported 6/6 |",
+    "|  | mltraq | 0.1.165 | 0 / 6 | - | - | - | - | - | - | - | - | unsupported 6/6 |",
     # beta-1 startup. tracker: 60 61 75 -> median 61, q1 60.5, q3 68, IQR 7.5;
     # mltraq 80/61 = 1.311, its range 72..90 overlaps 60..75: within the noise;
     # mlflow 5100/61 = 83.6

@@ -160,8 +160,10 @@ def _between(text: str, start: str, end: str) -> str:
 
 def test_loop_overhead_has_one_table_per_configuration(report: render.Report) -> None:
     md = _between(report.markdown.read_text("utf-8"), "### loop_overhead", "### long_run")
-    assert md.startswith(": Overhead in a training loop\n\nHow much tracking slows a training loop "
-                         "that does real work")  # its title, then what it measures
+    assert md.startswith(
+        ": Overhead in a training loop\n\nHow much tracking slows a training loop "
+        "that does real work"
+    )  # its title, then what it measures
     first = _between(md, "#### n_blocks=10, n_metrics=10, n_steps=1000, step_us=100", "####")
     lines = [line for line in first.splitlines() if line.startswith("| ")][1:]
     # least overhead first; the crashed framework last
