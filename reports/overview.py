@@ -211,13 +211,13 @@ class Line:
         return self.framework if self.role == S.TRACKER else f"{self.framework} ({self.role})"
 
     def mean_text(self) -> str:
-        """The geometric mean as the matrix shows it."""
+        """The geometric mean as the matrix shows it (a floor's under its group's label: the
+        limit)."""
         if self.mean is None:
             return "-"
         if self.role == S.REFERENCE:
             return "1x"  # its every ratio is to itself
-        text = f"{stats.format_number(self.mean)}x"
-        return f"{text} (the limit)" if self.role == S.FLOOR else text
+        return f"{stats.format_number(self.mean)}x"
 
 
 @dataclass
@@ -402,22 +402,43 @@ def _fastest(col: Column, here: dict[str, Row]) -> str:
     return text + "."
 
 
+def _listed(names: Sequence[str], most: int = 5) -> str:
+    """Names joined, the first `most` of them and how many more."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+# Marks of data that was not checked against what was logged (Row.unclean's names).
+UNSURE = frozenset(f.replace("_", " ") for f in (S.UNVERIFIED, S.NOT_CHECKED))
+
+
 def _fidelity(lines: Sequence[Line], timed: Sequence[Column]) -> str:
-    """Whose data came back exact in every ratio cell, lossy, or wrong."""
-    exact, lossy, wrong = [], [], []
+    """Whose data came back exact in every ratio cell, lossy, unchecked or wrong."""
+    exact, lossy, unsure, wrong = [], [], [], []
     for line in lines:
         marks = {line.cells[c.key].mark for c in timed}
         if WRONG in marks:
             wrong.append(line.framework)
+        elif marks & UNSURE:
+            unsure.append(line.framework)
         elif LOSSY in marks:
             lossy.append(line.framework)
         elif any(line.cells[c.key].ratio is not None for c in timed):
             exact.append(line.framework)
-    parts = [f"Every value came back as logged from {', '.join(exact) or 'no framework'}"]
+    if len(exact) <= 5:
+        who = ", ".join(exact) or "no framework"
+    elif lossy or unsure or wrong:
+        who = f"{len(exact)} of the {len(exact) + len(lossy) + len(unsure) + len(wrong)} frameworks"
+    else:
+        who = f"all {len(exact)} frameworks"
+    parts = [f"Every value came back as logged from {who}"]
     if lossy:
-        parts.append(f"with a loss its adapter documents from {', '.join(lossy)}")
+        parts.append(f"with a loss its adapter documents from {_listed(lossy)}")
+    if unsure:
+        parts.append(f"not verified from {_listed(unsure)}")
     if wrong:
-        parts.append(f"wrong from {', '.join(wrong)} (not ranked)")
+        parts.append(f"wrong from {_listed(wrong)} (not ranked)")
     return "; ".join(parts) + "."
 
 
@@ -444,8 +465,8 @@ def _crash(col: Column, chosen: Mapping[str, Measured]) -> str:
         share = f"{name} {untimed.percent(m.medians[untimed.SURVIVED_SHARE])}%"
         (yes if untimed.flushed_survived(m) == "yes" else no).append(share)
     text = f"A writer killed mid-run (`crash`, {col.config}): everything flushed survived for "
-    text += ", ".join(yes) or "no framework"
-    return text + (f"; not for {', '.join(no)}." if no else ".")
+    text += _listed(yes) or "no framework"
+    return text + (f"; not for {_listed(no)}." if no else ".")
 
 
 def _latency(col: Column, chosen: Mapping[str, Measured]) -> str:

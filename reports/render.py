@@ -500,8 +500,9 @@ th { cursor: pointer; } th[aria-sort=ascending]::after { content: " \\25B2"; }
 th[aria-sort=descending]::after { content: " \\25BC"; }
 tr.group th { background: #e8eef7; text-align: left; cursor: default; font-weight: normal; }
 ul.verdict { margin: 0.3em 0 0.6em; padding-left: 1.2em; } ul.verdict li { margin: 0.15em 0; }
-table.overview { font-size: 0.85em; margin-bottom: 0.4em; }
-table.overview td, table.overview th { padding: 0.15em 0.45em; white-space: nowrap; }
+table.overview { font-size: 0.8em; margin-bottom: 0.4em; }
+table.overview td { padding: 0.1em 0.4em; white-space: nowrap; }
+table.overview th { padding: 0.1em 0.4em; vertical-align: bottom; }
 table.overview small { color: #a33; } table.overview td.off { background: #eee; color: #555; }
 p.legend { font-size: 0.8em; color: #555; margin: 0 0 1.5em; }
 h3 .title, h2 .title { font-weight: normal; color: #555; }
@@ -666,9 +667,9 @@ def _html_overview(top: overview.Overview) -> str:
     heads = ["framework and its role", "the geometric mean of its ratios to the reference",
              *(c.describe() for c in top.columns)]  # fmt: skip
     out.append('<div class="scroll"><table class="overview"><thead><tr>')
-    out += [
-        f'<th title="{_e(t)}">{_e(h)}</th>' for h, t in zip(overview_head(top), heads, strict=True)
-    ]
+    for head, text in zip(overview_head(top), heads, strict=True):
+        # a long identifier may break after its underscores: the columns stay narrow
+        out.append(f'<th title="{_e(text)}">{_e(head).replace("_", "_<wbr>")}</th>')
     out.append("</tr></thead>")
     width = len(heads)
     for label, lines in overview_groups(top):
