@@ -322,3 +322,8 @@ def test_a_spec_suite_opens_with_the_verdict_and_matrix_of_its_workload(tmp_path
 def test_numeric_cells_sort_by_their_number(text: str, key: float | None) -> None:
     found = render.sort_key(text)
     assert found == (pytest.approx(key) if key is not None else None)
+
+
+def test_ratios_are_coloured_on_a_log_scale() -> None:
+    hues = [int(overview.colour(r).split("(")[1].split(",")[0]) for r in (0.5, 1, 10, 100, 1e4)]
+    assert hues == [120, 120, 60, 0, 0]  # green at the reference or faster, red at 100x
