@@ -2,13 +2,15 @@
 
 Layout of the output directory:
 
-    index.html   every table and figure; images by relative path, no script, no network
+    index.html   every table and figure; images by relative path, no network (a few lines of
+                 inline script sort a table by the column header clicked)
     report.md    the same tables and figures, for a repository
     img/         each figure as PNG and SVG
 
-Each section (one suite on one machine) starts with its provenance: machine, OS, CPU,
-Python, framework versions, date, commit and the commands that reproduce the results and
-the page.
+Each section (one suite on one machine) opens with its verdict and overview matrix
+(reports/overview.py), then its scenarios in a fixed order, then its provenance: machine,
+OS, CPU, Python, framework versions, date, commit and the commands that reproduce the
+results and the page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reports import analysis, frameworks, plots, stats, untimed, untimed_plots, workload
+from reports import analysis, frameworks, overview, plots, stats, untimed, untimed_plots, workload
 from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
 from reports.frameworks import FailureGroup, Profile
 from reports.plots import Image
@@ -86,11 +88,12 @@ class SectionReport:
     live: list[Measured] = field(default_factory=list)  # readback's live reader, if recorded
     costs: list[Cost] = field(default_factory=list)  # a spec suite's "your workload" summary
     profiles: list[Profile] = field(default_factory=list)  # one per framework
+    top: overview.Overview | None = None  # the verdict and the overview matrix
 
     def scenarios(self) -> list[str]:
-        """The scenarios in the order their sections are shown: the timed ones as recorded,
-        then loop_overhead, long_run and crash, then the value-kind matrices."""
-        return [*self.rows, *self.untimed, *self.kinds]
+        """The scenarios in the order their sections are shown: the fixed order of
+        overview.SCENARIOS (startup first)."""
+        return overview.ordered([*self.rows, *self.untimed, *self.kinds])
 
 
 @dataclass
@@ -146,6 +149,7 @@ def build(
                 live=untimed.live_reads(section, seed=seed) if untimed.READBACK in rows else [],
                 costs=workload.costs(section, seed) if workload.is_spec(section) else [],
                 profiles=frameworks.profiles(section),
+                top=overview.build(section, rows, own, kinds),
             )
         )
     html_path = out / HTML_NAME
@@ -408,6 +412,62 @@ def leftover_cells(x: Leftover) -> list[str]:
 LEFTOVERS_NONE = "None: no cell left a process running or a file outside its work directory."
 
 
+# --- the top of a section: the verdict and the overview matrix -------------------------------
+
+OVERVIEW_LEGEND = (
+    "Each cell is a scenario's median time divided by the reference tracker's "
+    f"(`{S.REFERENCE_FRAMEWORK}`) in one configuration (listed below), coloured on a log "
+    f"scale from 1x (green) to {overview.WORST:g}x or more (red); `~` marks a ratio within "
+    "the noise. Marked: lossy (the loss its adapter documents), wrong data, failed, "
+    f"unsupported, skipped, too few (under {analysis.MIN_REPETITIONS} ok repetitions), each "
+    "with its reason. Rows are ordered by the geometric mean of their ratios; a framework "
+    "whose data came back wrong, or without a ratio, is not ranked; floors are the limit, "
+    "never ranked. Then durability, the fidelity check's value kinds kept, the share of "
+    "values that survived a crash and the p99 latency of log(), where those scenarios ran."
+)
+NOT_RANKED = "not ranked"
+FLOORS = "floors: the limit, never ranked"
+
+
+def overview_head(top: overview.Overview) -> list[str]:
+    """The matrix's head: framework, geometric mean, then each column by its identifier."""
+    return ["framework", "geo. mean", *(c.key for c in top.columns)]
+
+
+def overview_groups(top: overview.Overview) -> list[tuple[str, list[overview.Line]]]:
+    """The matrix's rows in groups: the ranked (no label), the not ranked, the floors."""
+    floors = [ln for ln in top.lines if ln.role == S.FLOOR]
+    rest = [ln for ln in top.lines if ln.role != S.FLOOR]
+    groups = [("", [ln for ln in rest if not ln.unranked]),
+              (NOT_RANKED, [ln for ln in rest if ln.unranked]), (FLOORS, floors)]  # fmt: skip
+    return [(label, lines) for label, lines in groups if lines]
+
+
+def overview_cells(top: overview.Overview, line: overview.Line) -> list[overview.Cell]:
+    """One framework's row of the matrix: its name, its geometric mean, then each column."""
+    if line.unranked and line.role != S.FLOOR:
+        mean = overview.Cell(NOT_RANKED, reason=line.unranked)
+    else:
+        over = f"over {line.ratios} scenario{'s' if line.ratios != 1 else ''}"
+        mean = overview.Cell(line.mean_text(), key=line.mean, reason=over, ratio=line.mean)
+    return [overview.Cell(line.name), mean, *(line.cells[c.key] for c in top.columns)]
+
+
+def cell_text(cell: overview.Cell) -> str:
+    """A matrix cell's text with its mark, unless the mark is the text."""
+    return f"{cell.text} {cell.mark}" if cell.mark and cell.mark != cell.text else cell.text
+
+
+def configurations(top: overview.Overview) -> str:
+    """Which configuration each column shows, and by which rule."""
+    listed = "; ".join(
+        (f"`{c.key}`" if c.timed else f"{c.key} (`{c.scenario}`)") + f" {c.config} ({c.rule})"
+        for c in top.columns
+        if c.config
+    )
+    return f"Configurations: {listed}." if listed else ""
+
+
 def environment(p: Provenance, results: Results) -> list[tuple[str, str]]:
     """The provenance of a section as (label, value) pairs: the machine, then the suite."""
     return [
@@ -578,9 +638,51 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 .noise { color: #777; }
+th { cursor: pointer; } th[aria-sort=ascending]::after { content: " \\25B2"; }
+th[aria-sort=descending]::after { content: " \\25BC"; }
+tr.group th { background: #e8eef7; text-align: left; cursor: default; font-weight: normal; }
+ul.verdict { margin: 0.3em 0 0.6em; padding-left: 1.2em; } ul.verdict li { margin: 0.15em 0; }
+table.overview { font-size: 0.8em; margin-bottom: 0.4em; }
+table.overview td { padding: 0.1em 0.4em; white-space: nowrap; }
+table.overview th { padding: 0.1em 0.4em; vertical-align: bottom; }
+table.overview small { color: #a33; } table.overview td.off { background: #eee; color: #555; }
+p.legend { font-size: 0.8em; color: #555; margin: 0 0 1.5em; }
+h3 .title, h2 .title { font-weight: normal; color: #555; }
+"""
+
+# Sorts a table by the column whose header is clicked: numerically by a cell's data-sort,
+# else by its text, the cells without a number last; each <tbody> (a configuration, a group
+# of the matrix) sorts on its own, its header row staying first.
+SORT_SCRIPT = """
+document.querySelectorAll("table").forEach(function (table) {
+  var heads = table.querySelectorAll("thead th");
+  heads.forEach(function (th, col) {
+    th.addEventListener("click", function () {
+      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+      heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+      table.querySelectorAll("tbody").forEach(function (body) {
+        var rows = Array.from(body.rows).filter(function (r) {
+          return !r.classList.contains("group"); });
+        rows.sort(function (a, b) {
+          var x = key(a.cells[col]), y = key(b.cells[col]);
+          if (typeof x !== typeof y) return typeof x === "number" ? -1 : 1;
+          return dir * (typeof x === "number" ? x - y : x.localeCompare(y));
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+});
+function key(cell) {
+  if (!cell) return "";
+  var s = cell.getAttribute("data-sort");
+  return s === null ? cell.textContent.trim() : Number(s);
+}
 """
 
 NUMERIC = {
+    "rank",
     "ok / cells",
     "median s",
     "IQR s",
@@ -604,21 +706,51 @@ def _e_code(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+_UNITS = {"min": 60.0, "h": 3600.0}  # durations (_duration) sort in seconds
+
+
+def sort_key(text: str) -> float | None:
+    """The number a cell of a numeric column sorts by (`~1.31x`, `3 / 3`, `4.1 min`); None
+    when it holds none (`-`, `not ranked (...)`)."""
+    bare = text.lstrip("~<>+ ")
+    found = _NUMBER.match(bare)
+    if not found:
+        return None
+    unit = bare[found.end() :].split()[:1]
+    return float(found.group().replace(",", "")) * (_UNITS.get(unit[0], 1.0) if unit else 1.0)
+
+
+def _sort_attr(key: float | None) -> str:
+    return "" if key is None else f' data-sort="{key:g}"'
+
+
 def _html_table(
     head: Sequence[str],
     body: Sequence[Sequence[str]],
     failed: Sequence[bool] = (),
     titles: Sequence[Sequence[str]] = (),
+    grouped: bool = False,
 ) -> str:
-    """A table; a row marked `failed` is tinted; a cell with a title (the whole of a text
-    cut short) shows it on hover."""
-    out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
+    """A table sorted by a click on a column header (SORT_SCRIPT); a row marked `failed` is
+    tinted; a cell with a title (the whole of a text cut short) shows it on hover. `grouped`:
+    the first column (the configuration) is shown once, as a header row over its rows, and
+    a sort keeps within it."""
+    shown = head[1:] if grouped else head
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in shown) + "</tr></thead>"]
+    group: str | None = None
     for i, cells in enumerate(body):
+        if i == 0 or (grouped and cells[0] != group):
+            out.append("</tbody><tbody>" if i else "<tbody>")
+            group = cells[0]
+            if grouped:
+                label = f"{head[0]}: {group}"
+                out.append(f'<tr class="group"><th colspan="{len(shown)}">{_e(label)}</th></tr>')
         cls = ' class="failed"' if i < len(failed) and failed[i] else ""
         whole = titles[i] if i < len(titles) else [""] * len(cells)
         tds = []
-        for h, c, title in zip(head, cells, whole, strict=True):
-            attr = ' class="num"' if h in NUMERIC else ""
+        for h, c, title in list(zip(head, cells, whole, strict=True))[1 if grouped else 0 :]:
+            attr = f' class="num"{_sort_attr(sort_key(c))}' if h in NUMERIC else ""
             if title:
                 attr += f' title="{_e(title)}"'
             text = _e(c)
@@ -626,22 +758,24 @@ def _html_table(
                 text = f'<span class="noise" title="within the noise">{text}</span>'
             tds.append(f"<td{attr}>{text}</td>")
         out.append(f"<tr{cls}>" + "".join(tds) + "</tr>")
-    out.append("</table>")
+    out.append("</tbody></table>" if body else "</table>")
     return "\n".join(out)
 
 
 def _html_kinds(kinds: Sequence[str], rows: Sequence[KindsRow]) -> str:
     """The value-kind matrix, each verdict coloured, its whole text on hover."""
     out = ['<div class="scroll"><table>']
-    out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in kinds_head(kinds)) + "</tr>")
+    out.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in kinds_head(kinds)))
+    out.append("</tr></thead><tbody>")
     for row in rows:
         tds = []
-        for short, whole in kinds_cells(row, kinds):
+        for i, (short, whole) in enumerate(kinds_cells(row, kinds)):
             cls = f' class="{short}"' if short in VERDICTS else ""
             title = f' title="{_e(whole)}"' if whole else ""
-            tds.append(f"<td{cls}{title}>{_e(short)}</td>")
+            key = _sort_attr(sort_key(short)) if i == 1 else ""  # kept: `9 / 12`
+            tds.append(f"<td{cls}{title}{key}>{_e(short)}</td>")
         out.append(('<tr class="failed">' if row.failed else "<tr>") + "".join(tds) + "</tr>")
-    out.append("</table></div>")
+    out.append("</tbody></table></div>")
     lines = kinds_details(rows)
     if lines:
         out.append("<details><summary>What was not kept, and why</summary><ul>")
@@ -651,8 +785,9 @@ def _html_kinds(kinds: Sequence[str], rows: Sequence[KindsRow]) -> str:
 
 
 def _html_untimed(scenario: str, rows: list[Measured]) -> str:
-    """What loop_overhead, long_run or crash measures, then one table per configuration."""
-    out = [f"<p>{_e(untimed.INTRO[scenario])}</p>", f"<p>{_e(untimed.HOW[scenario])}</p>"]
+    """How loop_overhead, long_run or crash is shown (what it measures opens its section),
+    then one table per configuration."""
+    out = [f"<p>{_e(untimed.HOW[scenario])}</p>"]
     for config, here in untimed.by_config(rows).items():
         head, body, marked = untimed.table(scenario, here)
         out += [f"<h4>{_e(config)}</h4>", _html_table(head, body, marked)]
@@ -666,6 +801,47 @@ def _html_live(rows: list[Measured]) -> str:
         head, body, whole, marked = untimed.live_table(here)
         out += [f"<h4>{_e(LIVE_TITLE)}, {_e(config)}</h4>", _html_table(head, body, marked, whole)]
     return "\n".join(out)
+
+
+def _html_overview(top: overview.Overview) -> str:
+    """The verdict, then the overview matrix: colours on a log scale, reasons on hover."""
+    out = ['<ul class="verdict">', *(f"<li>{_e_code(s)}</li>" for s in top.verdict), "</ul>"]
+    heads = ["framework and its role", "the geometric mean of its ratios to the reference",
+             *(c.describe() for c in top.columns)]  # fmt: skip
+    out.append('<div class="scroll"><table class="overview"><thead><tr>')
+    for head, text in zip(overview_head(top), heads, strict=True):
+        # a long identifier may break after its underscores: the columns stay narrow
+        out.append(f'<th title="{_e(text)}">{_e(head).replace("_", "_<wbr>")}</th>')
+    out.append("</tr></thead>")
+    width = len(heads)
+    for label, lines in overview_groups(top):
+        out.append("<tbody>")
+        if label:
+            out.append(f'<tr class="group"><th colspan="{width}">{_e(label)}</th></tr>')
+        for line in lines:
+            tds = []
+            for cell in overview_cells(top, line):
+                attr = _sort_attr(cell.key)
+                if cell.ratio is not None:
+                    attr += f' style="background: {overview.colour(cell.ratio)}"'
+                elif cell.mark:
+                    attr += ' class="off"'
+                if cell.reason:
+                    attr += f' title="{_e((cell.mark + ": " if cell.mark else "") + cell.reason)}"'
+                text = _e(cell.text)
+                if cell.mark and cell.mark != cell.text:
+                    text += f" <small>{_e(cell.mark)}</small>"
+                tds.append(f"<td{attr}>{text}</td>")
+            out.append("<tr>" + "".join(tds) + "</tr>")
+        out.append("</tbody>")
+    out.append("</table></div>")
+    out.append(f'<p class="legend">{_e_code(OVERVIEW_LEGEND)} {_e_code(configurations(top))}</p>')
+    return "\n".join(out)
+
+
+def _heading(scenario: str) -> str:
+    """A scenario's heading: its identifier, its readable title beside it."""
+    return f'{_e(scenario)} <span class="title">{_e(overview.title(scenario))}</span>'
 
 
 def _figure(image: Image, out: Path) -> str:
@@ -739,10 +915,35 @@ def _html_reproduce(part: SectionReport, results: Results) -> str:
     )
 
 
+def _html_scenario(part: SectionReport, scenario: str, out: Path) -> list[str]:
+    """One scenario's section: its heading and anchor, what it measures, its tables and
+    figures."""
+    sec = part.section
+    h = [f'<section id="{_e(sec.slug)}-{_e(scenario)}">', f"<h3>{_heading(scenario)}</h3>"]
+    if overview.measures(scenario):
+        h.append(f"<p>{_e(overview.measures(scenario))}</p>")
+    if scenario in part.untimed:
+        h.append(_html_untimed(scenario, part.untimed[scenario]))
+        h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
+    elif scenario in part.kinds:
+        h.append(f"<p>{_e(KINDS_TEXT)}</p>")
+        h.append(_html_kinds(*part.kinds[scenario]))
+    else:
+        rows = part.rows[scenario]
+        h.append(f"<p>{_e(headline_text(sec, scenario))}</p>")
+        failed = [r.n_ok < r.n for r in rows]
+        h.append(_html_table(TABLE_HEAD, [table_cells(r) for r in rows], failed, grouped=True))
+        h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
+        if scenario == untimed.READBACK and part.live:
+            h.append(_html_live(part.live))
+    return [*h, "</section>"]
+
+
 def to_html(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
-    """The report as one self-contained HTML page (images by relative path)."""
+    """The report as one self-contained HTML page (images by relative path): each section's
+    verdict and overview matrix first, its evidence below."""
     h = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -750,11 +951,6 @@ def to_html(
         f"<title>trackbench report, {_e(generated)}</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>trackbench report</h1>",
-        f"<p>Made {_e(generated)} from <code>{_e(results.url)}</code> by "
-        f"<code>{_e(report_command)}</code>.</p>",
-        "<h2>How to read it</h2><ul>",
-        *(f"<li>{_e_code(line)}</li>" for line in HOW_TO_READ),
-        "</ul>",
     ]
     if len(parts) > 1:
         h.append("<p>Sections (never pooled):</p><ul>")
@@ -765,30 +961,15 @@ def to_html(
     for part in parts:
         sec = part.section
         h.append(f'<h2 id="{_e(sec.slug)}">{_e(sec.title)}</h2>')
+        if part.top is not None:
+            h.append(_html_overview(part.top))
         if part.costs:
             per_day = workload.runs_per_day(sec)
             h.append(f"<h3>{WORKLOAD_TITLE}</h3><p>{_e(workload_text(sec))}</p>")
-            h.append(_html_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs]))
+            body = [workload_cells(c, per_day) for c in part.costs]
+            h.append(_html_table(WORKLOAD_HEAD, body, grouped=True))
         for scenario in part.scenarios():
-            h.append(f"<h3>{_e(scenario)}</h3>")
-            if scenario in part.untimed:
-                h.append(_html_untimed(scenario, part.untimed[scenario]))
-                h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
-                continue
-            if scenario in part.kinds:
-                h.append(f"<p>{_e(KINDS_TEXT)}</p>")
-                h.append(_html_kinds(*part.kinds[scenario]))
-                continue
-            rows = part.rows[scenario]
-            h.append(f"<p>{_e(headline_text(sec, scenario))}</p>")
-            h.append(
-                _html_table(
-                    TABLE_HEAD, [table_cells(r) for r in rows], [r.n_ok < r.n for r in rows]
-                )
-            )
-            h.extend(_figure(im, out) for im in part.images if im.scenario == scenario)
-            if scenario == untimed.READBACK and part.live:
-                h.append(_html_live(part.live))
+            h.extend(_html_scenario(part, scenario, out))
         h.append("<h3>Fidelity and outcomes</h3>")
         h.extend(_figure(im, out) for im in part.images if im.kind == "fidelity")
         if part.notes:
@@ -802,13 +983,20 @@ def to_html(
         else:
             h.append(f"<p>{_e(LEFTOVERS_NONE)}</p>")
         h.append(_html_reproduce(part, results))
+    h += [
+        "<h2>How to read it</h2>",
+        f"<p>Made {_e(generated)} from <code>{_e(results.url)}</code> by "
+        f"<code>{_e(report_command)}</code>.</p><ul>",
+        *(f"<li>{_e_code(line)}</li>" for line in HOW_TO_READ),
+        "</ul>",
+    ]
     others = _other_suites(results, parts)
     if others:
         h.append("<h2>Other suites in this database</h2>")
         h.append("<p>Not shown here; pass <code>--suite ID</code> to report them.</p><ul>")
         h.extend(f"<li>{_e(line)}</li>" for line in others)
         h.append("</ul>")
-    h.append("</body></html>")
+    h.append(f"<script>{SORT_SCRIPT}</script></body></html>")
     return "\n".join(h) + "\n"
 
 
@@ -828,16 +1016,65 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+def _md_table(
+    head: Sequence[str], body: Sequence[Sequence[str]], grouped: bool = False
+) -> list[str]:
+    """A table; `grouped`: the first column (the configuration) only on its first row."""
     lines = ["| " + " | ".join(_md(h) for h in head) + " |"]
     lines.append("|" + "|".join("---:" if h in NUMERIC else "---" for h in head) + "|")
-    lines.extend("| " + " | ".join(_md(c) for c in cells) + " |" for cells in body)
+    previous = None
+    for cells in body:
+        shown = list(cells)
+        if grouped and cells and cells[0] == previous:
+            shown[0] = ""
+        previous = cells[0] if cells else None
+        lines.append("| " + " | ".join(_md(c) for c in shown) + " |")
     return [*lines, ""]
 
 
+def _footnoted(
+    body: Sequence[Sequence[str]], whole: Sequence[Sequence[str]]
+) -> tuple[list[list[str]], list[str]]:
+    """The cells with a note (a full text, a reason) marked [n], and the notes, one per
+    distinct text, as list items to put under the table."""
+    notes: dict[str, int] = {}  # the text -> its number
+    shown = []
+    for cells, full in zip(body, whole, strict=True):
+        shown.append(list(cells))
+        for i, text in enumerate(full):
+            if text:
+                shown[-1][i] += f" [{notes.setdefault(text, len(notes) + 1)}]"
+    return shown, [f"- [{n}] {_md(text)}" for text, n in notes.items()]
+
+
+def _note(cell: overview.Cell) -> str:
+    """A matrix cell's footnote: a mark and its reason, or why a framework is not ranked."""
+    if cell.mark:
+        return f"{cell.mark}: {cell.reason}"
+    return cell.reason if cell.text == NOT_RANKED else ""
+
+
+def _md_overview(top: overview.Overview) -> list[str]:
+    """The verdict, then the overview matrix, its marks' reasons as footnotes."""
+    out = [*(f"- {line}" for line in top.verdict), ""]
+    body, whole = [], []
+    for label, lines in overview_groups(top):
+        for line in lines:
+            cells = overview_cells(top, line)
+            name = f"{cells[0].text} ({NOT_RANKED})" if label == NOT_RANKED else cells[0].text
+            body.append([name, *(cell_text(c) for c in cells[1:])])
+            whole.append(["", *(_note(c) for c in cells[1:])])
+    shown, notes = _footnoted(body, whole)
+    out += _md_table(overview_head(top), shown)
+    if notes:
+        out += [*notes, ""]
+    return [*out, OVERVIEW_LEGEND, "", configurations(top), ""]
+
+
 def _md_untimed(scenario: str, rows: list[Measured]) -> list[str]:
-    """What loop_overhead, long_run or crash measures, then one table per configuration."""
-    out = [untimed.INTRO[scenario], "", untimed.HOW[scenario], ""]
+    """How loop_overhead, long_run or crash is shown (what it measures opens its section),
+    then one table per configuration."""
+    out = [untimed.HOW[scenario], ""]
     for config, here in untimed.by_config(rows).items():
         head, body, _ = untimed.table(scenario, here)
         out += [f"#### {config}", "", *_md_table(head, body)]
@@ -850,16 +1087,10 @@ def _md_live(rows: list[Measured]) -> list[str]:
     out = [untimed.LIVE_INTRO, ""]
     for config, here in untimed.by_config(rows).items():
         head, body, whole, _ = untimed.live_table(here)
-        notes: dict[str, int] = {}  # the whole text -> its number
-        shown = []
-        for cells, full in zip(body, whole, strict=True):
-            shown.append(list(cells))
-            for i, text in enumerate(full):
-                if text:
-                    shown[-1][i] += f" [{notes.setdefault(text, len(notes) + 1)}]"
+        shown, notes = _footnoted(body, whole)
         out += [f"#### {LIVE_TITLE}, {config}", "", *_md_table(head, shown)]
         if notes:
-            out += [*(f"- [{n}] {_md(text)}" for text, n in notes.items()), ""]
+            out += [*notes, ""]
     return out
 
 
@@ -943,46 +1174,49 @@ def _md_reproduce(part: SectionReport, results: Results) -> list[str]:
     ]
 
 
+def _md_scenario(part: SectionReport, scenario: str, out: Path) -> list[str]:
+    """One scenario's section: its heading, what it measures, its tables and figures."""
+    sec = part.section
+    m = [f"### {scenario}: {overview.title(scenario)}", ""]
+    if overview.measures(scenario):
+        m += [overview.measures(scenario), ""]
+    if scenario in part.untimed:
+        m += _md_untimed(scenario, part.untimed[scenario])
+        m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
+    elif scenario in part.kinds:
+        kinds, kind_rows = part.kinds[scenario]
+        m += [KINDS_TEXT, ""]
+        body = [[short for short, _ in kinds_cells(r, kinds)] for r in kind_rows]
+        m += _md_table(kinds_head(kinds), body)
+        m += [f"- {line}" for line in kinds_details(kind_rows)] + [""]
+    else:
+        m += [headline_text(sec, scenario), ""]
+        m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]], grouped=True)
+        m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
+        if scenario == untimed.READBACK and part.live:
+            m += _md_live(part.live)
+    return m
+
+
 def to_markdown(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
-    """The report as a Markdown page (GitHub-flavoured tables)."""
-    m = [
-        "# trackbench report",
-        "",
-        f"Made {generated} from {_code(results.url)} by {_code(report_command)}.",
-        "",
-        "## How to read it",
-        "",
-        *(f"- {line}" for line in HOW_TO_READ),
-        "",
-    ]
+    """The report as a Markdown page (GitHub-flavoured tables): each section's verdict and
+    overview matrix first, its evidence below."""
+    m = ["# trackbench report", ""]
     texts: list[tuple[str, FailureGroup]] = []  # the failures' full texts, for the page's end
     for part in parts:
         sec = part.section
         m += [f"## {sec.title}", ""]
+        if part.top is not None:
+            m += _md_overview(part.top)
         if part.costs:
             per_day = workload.runs_per_day(sec)
             m += [f"### {WORKLOAD_TITLE}", "", workload_text(sec), ""]
-            m += _md_table(WORKLOAD_HEAD, [workload_cells(c, per_day) for c in part.costs])
+            body = [workload_cells(c, per_day) for c in part.costs]
+            m += _md_table(WORKLOAD_HEAD, body, grouped=True)
         for scenario in part.scenarios():
-            if scenario in part.untimed:
-                m += [f"### {scenario}", ""]
-                m += _md_untimed(scenario, part.untimed[scenario])
-                m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
-                continue
-            if scenario in part.kinds:
-                kinds, kind_rows = part.kinds[scenario]
-                m += [f"### {scenario}", "", KINDS_TEXT, ""]
-                body = [[short for short, _ in kinds_cells(r, kinds)] for r in kind_rows]
-                m += _md_table(kinds_head(kinds), body)
-                m += [f"- {line}" for line in kinds_details(kind_rows)] + [""]
-                continue
-            m += [f"### {scenario}", "", headline_text(sec, scenario), ""]
-            m += _md_table(TABLE_HEAD, [table_cells(r) for r in part.rows[scenario]])
-            m += [_md_figure(im, out) for im in part.images if im.scenario == scenario]
-            if scenario == untimed.READBACK and part.live:
-                m += _md_live(part.live)
+            m += _md_scenario(part, scenario, out)
         m += ["### Fidelity and outcomes", ""]
         m += [_md_figure(im, out) for im in part.images if im.kind == "fidelity"]
         if part.notes:
@@ -996,6 +1230,14 @@ def to_markdown(
         else:
             m += [LEFTOVERS_NONE, ""]
         m += _md_reproduce(part, results)
+    m += [
+        "## How to read it",
+        "",
+        f"Made {generated} from {_code(results.url)} by {_code(report_command)}.",
+        "",
+        *(f"- {line}" for line in HOW_TO_READ),
+        "",
+    ]
     others = _other_suites(results, parts)
     if others:
         m += ["## Other suites in this database", "", "Not shown here; pass `--suite ID`.", ""]

@@ -1,9 +1,11 @@
 """Headless Chromium driven over the DevTools protocol with the standard library only.
 
 Starts the Debian `chromium` binary (never a downloaded browser) with remote debugging on
-127.0.0.1, opens a page, and returns what the page reports: each image's natural size and
-every console error, uncaught exception and failed load. A minimal WebSocket client (RFC 6455,
-text frames only) keeps selenium and its driver manager out of the test dependencies.
+127.0.0.1, opens a page in a window of a given size, and returns what the page reports: each
+image's natural size, every console error, uncaught exception and failed load, what a script
+run in the page (clicks included) returned, and a screenshot of the top of the page. A
+minimal WebSocket client (RFC 6455, text frames only) keeps selenium and its driver manager
+out of the test dependencies.
 """
 
 from __future__ import annotations
@@ -185,8 +187,20 @@ IMAGES_JS = """JSON.stringify(Array.from(document.images).map(
              width: img.naturalWidth, height: img.naturalHeight})))"""
 
 
-def inspect(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-    """Open `url` in headless Chromium: its images' sizes and every error it reported."""
+WINDOW = (1400, 900)
+
+
+def inspect(
+    url: str,
+    timeout: float = TIMEOUT,
+    script: str = "null",
+    screenshot: Path | None = None,
+    window: tuple[int, int] = WINDOW,
+) -> dict[str, Any]:
+    """Open `url` in headless Chromium in a `window` (width, height): its images' sizes, every
+    error it reported, the JSON value of `script` run in the page after it loaded (its clicks
+    happen in the page; errors they raise are reported too), and, given a path, a PNG of
+    what the window shows at the top of the page."""
     with chromium(timeout) as port:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as r:
             targets = json.load(r)
@@ -196,12 +210,22 @@ def inspect(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
             page = Page(ws)
             for domain in ("Page", "Runtime", "Log", "Network"):
                 page.call(f"{domain}.enable")
+            width, height = window
+            page.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                      deviceScaleFactor=1, mobile=False)  # fmt: skip
             page.call("Page.navigate", url=url)
             page.wait_for("Page.loadEventFired", timeout)
             images = json.loads(
                 page.call("Runtime.evaluate", expression=IMAGES_JS)["result"]["value"]
             )
             title = page.call("Runtime.evaluate", expression="document.title")["result"]["value"]
+            if screenshot is not None:  # before the script: the page as it opens
+                shot = page.call("Page.captureScreenshot", format="png")
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
+            found = page.call("Runtime.evaluate", expression=f"JSON.stringify({script})")
+            if "exceptionDetails" in found:
+                raise RuntimeError(f"the script failed: {found['exceptionDetails']}")
+            value = json.loads(found["result"].get("value") or "null")
         finally:
             ws.close()
     errors = []
@@ -220,4 +244,5 @@ def inspect(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         for e in page.events
         if e.get("method") == "Network.requestWillBeSent"
     ]
-    return {"images": images, "errors": errors, "title": title, "requests": requested}
+    return {"images": images, "errors": errors, "title": title, "requests": requested,
+            "value": value}  # fmt: skip

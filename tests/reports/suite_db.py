@@ -22,12 +22,14 @@ def write_suite(
     result: Callable[[Any], dict[str, Any]],
     declared: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
+    grid: str = "quick",
 ) -> Path:
     """A results database at `path` holding one suite of `cells` (beside any suites it holds
     already), each repetition's entry turned into a worker's result by `result`; `declared`:
-    the adapters' declarations; `params`: more suite params (provenance, e.g. the CPU)."""
+    the adapters' declarations; `params`: more suite params (provenance, e.g. the CPU);
+    `grid`: the suite's grid (S.SPEC_GRID: a user's spec)."""
     info = {S.DECLARATIONS: json.dumps(declared)} if declared is not None else {}
-    suite_params = {S.MACHINE: "m", S.GRID: "quick", S.SEED: 1, **(params or {})}
+    suite_params = {S.MACHINE: "m", S.GRID: grid, S.SEED: 1, **(params or {})}
     with Store(f"sqlite:///{path}") as store:
         suite = store.begin_suite(suite_id, suite_params, info)
         for scenario, frameworks in cells.items():

@@ -55,7 +55,7 @@ def test_the_report_shows_a_matrix_and_no_timing(suite: Path, tmp_path: Path) ->
     sections = analysis.sections(results)
     report = render.build(results, sections, tmp_path, "pytest")
     page = report.html.read_text("utf-8")
-    fidelity = page.split("<h3>fidelity</h3>")[1].split("<h3>")[0]
+    fidelity = page.split("<h3>fidelity ")[1].split("<h3>")[0]
     assert '<td class="kept" title="kept">kept</td>' in fidelity
     assert 'title="changed to 1.0">changed</td>' in fidelity
     assert "median s" not in fidelity  # not a timed table

@@ -127,7 +127,7 @@ def test_a_live_row_per_framework_least_unseen_first(report: render.Report) -> N
 
 def test_the_html_marks_dirty_rows_and_keeps_the_whole_reason(report: render.Report) -> None:
     page = report.html.read_text("utf-8")
-    section = _between(page, "<h3>readback</h3>", "<h3>")
+    section = _between(page, "<h3>readback ", "<h3>")
     live = section.split("<h4>live reader, n_runs=10, n_values=10</h4>", 1)[1]
     assert section.index("<h4>live reader") > section.index("<figure>")
     assert "<p>Half way through the writing, the writer pauses while another process" in section

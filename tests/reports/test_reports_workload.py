@@ -47,7 +47,9 @@ def test_a_spec_suite_opens_with_its_cost(tmp_path: Path) -> None:
     assert per_day == pytest.approx(50 * per_run, rel=0.02)  # both shown to 3 digits
     report = render.build(load(os.fspath(db)), [section], tmp_path / "out", "pytest")
     md = report.markdown.read_text("utf-8")
-    assert md.index("### Your workload") < md.index("### Framework versions")
+    # the verdict and the overview matrix first, then the cost, then the evidence
+    assert md.index("| framework | geo. mean") < md.index("### Your workload")
+    assert md.index("### Your workload") < md.index("### training_loop")
     assert "at the spec's 50 runs a day" in md
     assert "Your workload" in report.html.read_text("utf-8")
 
