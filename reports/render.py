@@ -226,10 +226,6 @@ def table_cells(row: Row) -> list[str]:
     else:
         kind = "95% CI" if s.kind == stats.CI95 else "range"
         numbers = [_s(s.median), _s(s.iqr), f"{_s(s.low)} to {_s(s.high)} ({kind})"]
-    status = row.status()
-    other = [] if status == S.OK else [status]
-    if row.loaded:
-        other.append(f"under load {row.loaded}/{row.n_ok}")
     return [
         row.config,
         _framework_cell(row),
@@ -241,8 +237,17 @@ def table_cells(row: Row) -> list[str]:
         "-" if math.isnan(row.service_start_ns) else _s(row.service_start_ns),
         row.durability or "-",
         row.fidelity(),
-        ", ".join(other) or "-",
+        ", ".join(_other_outcomes(row)) or "-",
     ]
+
+
+def _other_outcomes(row: Row) -> list[str]:
+    """The outcomes other than ok with their counts, and how many ok cells ran under load."""
+    status = row.status()
+    other = [] if status == S.OK else [status]
+    if row.loaded:
+        other.append(f"under load {row.loaded}/{row.n_ok}")
+    return other
 
 
 WORKLOAD_TITLE = "Your workload"
@@ -308,7 +313,7 @@ def workload_cells(cost: Cost, per_day: float | None) -> list[str]:
         _mb(cost.disk_per_run),
         _mb(cost.peak_rss),
         row.fidelity(),
-        f"{row.n_ok} / {row.n}" + ("" if row.status() == S.OK else f" ({row.status()})"),
+        f"{row.n_ok} / {row.n}" + "".join(f" ({x})" for x in _other_outcomes(row)),
     ]
 
 

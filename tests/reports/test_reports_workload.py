@@ -42,7 +42,9 @@ def test_a_spec_suite_opens_with_its_cost(tmp_path: Path) -> None:
     assert row.summary is not None and cost.seconds_per_run == row.summary.median / 1e9
     assert cost.disk_per_run and cost.disk_per_run > 0 and cost.peak_rss and cost.peak_rss > 0
     cells = render.workload_cells(cost, 50)
-    assert cells[1] == "1" and cells[7] == "exact" and cells[8] == "3 / 3"
+    # and how many of the ok cells ran under load, if any did (this machine is shared)
+    assert cells[1] == "1" and cells[7] == "exact" and cells[8].startswith("3 / 3")
+    assert (cells[8] == "3 / 3") == (not row.loaded)
     per_run, per_day = (float(c.split()[0]) for c in cells[3:5])
     assert per_day == pytest.approx(50 * per_run, rel=0.02)  # both shown to 3 digits
     report = render.build(load(os.fspath(db)), [section], tmp_path / "out", "pytest")
