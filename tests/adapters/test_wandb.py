@@ -70,15 +70,17 @@ def test_records_across_blocks(tmp_path_factory: pytest.TempPathFactory) -> None
 CRASH = {"n_values": 200, "flush_every": 20}
 
 
-def test_a_killed_run_keeps_whole_blocks_only(tmp_path: Path) -> None:
+def test_a_killed_run_keeps_only_what_wandb_core_wrote(tmp_path: Path) -> None:
     """W&B has no flush: wandb-core writes the .wandb log 32 KiB at a time and, its parent
-    killed, shuts down without writing the rest. 99 values fill no block: none survive,
-    though the log opens."""
+    killed, shuts down without writing the rest. How much of the 99 values that is depends
+    on when it last wrote (here none; in one CI run 30): what survived reads back exactly,
+    the log opens, and the tail is lost."""
     cell = run_cell("wandb", tmp_path, "crash", CRASH)
     result = cell.result
     assert result["outcome"] == "ok", cell.stderr
     assert result["flushed_values"] == 0  # no flush of its own
     assert result["store_opens"] and result["logged_values"] > 0
-    assert result["survived_values"] == 0
+    assert result["survived_values"] < result["logged_values"]
+    assert result["fidelity"] == EXACT, result["reason"]  # what survived, as logged
     (log,) = (cell.workdir / "wandb").glob("offline-run-*/run-*.wandb")
-    assert log.stat().st_size == len(WANDB_HEADER)  # its header only
+    assert log.stat().st_size >= len(WANDB_HEADER)
