@@ -426,6 +426,12 @@ def _fidelity(lines: Sequence[Line], timed: Sequence[Column]) -> str:
             lossy.append(line.framework)
         elif any(line.cells[c.key].ratio is not None for c in timed):
             exact.append(line.framework)
+    if not (exact or lossy or unsure or wrong):  # no ratio anywhere: nothing to sum up
+        return (
+            "Whose data came back as logged is not summed up: no framework has a ratio to the "
+            f"reference (fewer than {analysis.MIN_REPETITIONS} ok repetitions, or none of the "
+            "reference's)."
+        )
     if len(exact) <= 5:
         who = ", ".join(exact) or "no framework"
     elif lossy or unsure or wrong:

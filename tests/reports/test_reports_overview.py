@@ -216,6 +216,20 @@ def test_the_verdict_is_computed_from_the_rows(section: analysis.Section) -> Non
     ]
 
 
+def test_with_too_few_repetitions_no_data_is_summed_up(tmp_path: Path) -> None:
+    """One repetition a cell (`run --repeat 1`): no ratio, so no verdict on whose data came
+    back as logged (never "from no framework")."""
+    one = {"startup": {"tracker": [({}, ms(50))], "aim": [({}, ms(100))]}}
+    (sec,) = analysis.sections(load(os.fspath(write_suite(tmp_path / "r.db", "f-1", one,
+                                                           result))))  # fmt: skip
+    ov = overview.build(sec, {"startup": analysis.rows(sec, "startup")}, {}, {})
+    assert ov.verdict[1] == (
+        "Whose data came back as logged is not summed up: no framework has a ratio to the "
+        "reference (fewer than 3 ok repetitions, or none of the reference's)."
+    )
+    assert all(ln.cells["startup"].mark == overview.FEW for ln in ov.lines)
+
+
 def test_crash_and_log_latency_columns(tmp_path: Path) -> None:
     from test_reports_untimed import CELLS as UNTIMED
     from test_reports_untimed import DECLARED
