@@ -464,15 +464,21 @@ def _kinds(lines: Sequence[Line]) -> str:
 def _crash(col: Column, chosen: Mapping[str, Measured]) -> str:
     yes: list[str] = []
     no: list[str] = []
+    unflushed: list[str] = []  # nothing flushed before the kill: nothing to keep or lose
     for m in chosen.values():
         if m.row.summary is None:
             continue
         name = f"{m.framework} (floor)" if m.row.role == S.FLOOR else m.framework
         share = f"{name} {untimed.percent(m.medians[untimed.SURVIVED_SHARE])}%"
-        (yes if untimed.flushed_survived(m) == "yes" else no).append(share)
+        said = untimed.flushed_survived(m)
+        (yes if said == "yes" else unflushed if said.startswith("nothing") else no).append(share)
     text = f"A writer killed mid-run (`crash`, {col.config}): everything flushed survived for "
     text += _listed(yes) or "no framework"
-    return text + (f"; not for {_listed(no)}." if no else ".")
+    if no:
+        text += f"; not for {_listed(no)}"
+    if unflushed:
+        text += f"; nothing flushed before the kill: {_listed(unflushed)}"
+    return text + "."
 
 
 def _latency(col: Column, chosen: Mapping[str, Measured]) -> str:

@@ -253,6 +253,11 @@ def test_crash_and_log_latency_columns(tmp_path: Path) -> None:
     assert not by["mltraq"].unranked
     assert by["tracker"].cells[overview.P99].text == "10.0 µs"  # medians of 9 11 10 µs
     assert by["wandb"].cells[overview.P99].mark == overview.WRONG
+    assert ov.verdict[-2] == (
+        "A writer killed mid-run (`crash`, flush_every=100, n_values=1000): everything flushed "
+        "survived for tracker 100.0%, sqlite (floor) 99.9%; not for mltraq 46.2%; nothing "
+        "flushed before the kill: wandb 0.0%."
+    )  # wandb has no flush(): it lost nothing flushed, and is not counted as losing it
     assert ov.verdict[-1] == (
         "Lowest p99 log() latency (`loop_overhead`, n_blocks=10, n_metrics=10, n_steps=1000, "
         "step_us=100): tracker 10.0 µs, mltraq 30.0 µs."
