@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trackbench: error: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        from scenarios.cmd_run import ignore_stops
+
+        ignore_stops()  # a second Ctrl-C must not kill the process on its way out
         print("trackbench: interrupted", file=sys.stderr)
         return 130
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -180,7 +181,19 @@ def main_run(args: argparse.Namespace) -> int:
     from scenarios import runner
 
     options = options_from(args)
-    summary = runner.run_suite(options)
+    # SIGTERM stops the suite as Ctrl-C does, also in the moments around the runner's own
+    # handler (which restores this one); once stopped, a second signal (an impatient
+    # Ctrl-C) would only kill the process on its way out: ignored
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        summary = runner.run_suite(options)
+    except BaseException:
+        signal.signal(signal.SIGTERM, previous)
+        raise
+    if summary.interrupted:
+        ignore_stops()
+    else:
+        signal.signal(signal.SIGTERM, previous)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.outcomes.items())) or "nothing"
     print(
         f"suite {summary.suite_id}: {summary.ran} cells run in {summary.seconds:.0f} s "
@@ -188,6 +201,16 @@ def main_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 130 if summary.interrupted else 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def ignore_stops() -> None:
+    """Ignore Ctrl-C and SIGTERM from now on: the process is already stopping."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 # --- list ----------------------------------------------------------------------------------

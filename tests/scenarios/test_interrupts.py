@@ -141,6 +141,26 @@ def test_an_interrupted_server_cell_leaves_nothing_and_resume_completes(
     assert cell_folders(tmp) == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_after_the_stop_changes_nothing(tmp: Path, sig: signal.Signals) -> None:
+    """Stopped, the manager ignores what a second Ctrl-C or SIGTERM brings on its way out:
+    it still ends with 130, never killed by the signal."""
+    proc = trackbench(tmp, "--frameworks", f"{FAKE}:Sleeper", "--scenarios", "high_frequency",
+                      "--set", "high_frequency.n_values=10", "--repeat", "1")  # fmt: skip
+    assert proc.stderr is not None
+    wait_for(lambda: bool(cell_folders(tmp)), 60, "the hanging cell")
+    proc.send_signal(sig)
+    seen = ""
+    while "interrupted:" not in seen:  # the runner has stopped and said so
+        line = proc.stderr.readline()
+        assert line, seen
+        seen += line
+    for again in (signal.SIGINT, signal.SIGTERM):
+        proc.send_signal(again)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, seen + err
+
+
 # --- a manager that dies --------------------------------------------------------------------
 
 
