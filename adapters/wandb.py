@@ -147,18 +147,24 @@ class WandbAdapter(Adapter):
 
     def _settings(self) -> Any:
         """The run settings that keep W&B offline and doing tracking work only."""
+        # Older W&B (0.16.3, run --with wandb==0.16.3) spells these private settings with a
+        # leading underscore, and rejects the x_ names
+        x = "x_" if "x_disable_stats" in getattr(self.lib.Settings, "model_fields", {}) else "_"
+        private = {
+            "disable_stats": True,  # no wandb-symon sampling CPU/GPU/disk
+            "disable_meta": True,  # no system metadata (hardware, Python, packages)
+            "disable_machine_info": True,
+            "save_requirements": False,  # no scan of installed packages into requirements.txt
+        }
         return self.lib.Settings(
             mode="offline",
             silent=True,
-            x_disable_stats=True,  # no wandb-symon sampling CPU/GPU/disk
-            x_disable_meta=True,  # no system metadata (hardware, Python, packages)
-            x_disable_machine_info=True,
             console="off",  # no capture of stdout/stderr
             save_code=False,
             disable_code=True,
             disable_git=True,
             disable_job_creation=True,
-            x_save_requirements=False,  # no scan of installed packages into requirements.txt
+            **{x + name: value for name, value in private.items()},
         )
 
     def start_run(self, experiment: str, run_name: str, params: dict[str, Any]) -> None:

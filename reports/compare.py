@@ -42,9 +42,11 @@ NOISE = "within noise"
 TOO_FEW = "too few samples"
 ONLY_OLD = "only in OLD"
 ONLY_NEW = "only in NEW"
+SIDE_BY_SIDE = "side by side"  # another machine: the times are shown, no change is claimed
 FAILING = "failing in both"
 # The order changes are listed in.
-ORDER = (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED, NOISE, TOO_FEW, FAILING, ONLY_OLD,
+ORDER = (REGRESSION, NEW_FAILURE, IMPROVEMENT, FIXED, SIDE_BY_SIDE, NOISE, TOO_FEW, FAILING,
+         ONLY_OLD,
          ONLY_NEW)  # fmt: skip
 # What a difference needs: ok samples on each side, and a change of at least this fraction.
 MIN_SAMPLES = analysis.MIN_REPETITIONS
@@ -163,9 +165,15 @@ def verdict(old: stats.Summary, new: stats.Summary, ratio: stats.Ratio) -> str:
 
 
 def compare(
-    old: Section, new: Section, metric: str = HEADLINE_NS, min_effect: float = MIN_EFFECT
+    old: Section,
+    new: Section,
+    metric: str = HEADLINE_NS,
+    min_effect: float = MIN_EFFECT,
+    claim: bool = True,
 ) -> list[Change]:
-    """Every (scenario, configuration, framework) of either side, changes first."""
+    """Every (scenario, configuration, framework) of either side, changes first; with
+    `claim` false (suites of different machines) the times are shown side by side and no
+    change of time is claimed (a framework that newly fails still is)."""
     if metric == HEADLINE_NS:
         for scenario in set(old.timed_scenarios()) & set(new.timed_scenarios()):
             before, after = analysis.headlines(old, scenario), analysis.headlines(new, scenario)
@@ -192,7 +200,7 @@ def compare(
             kind = FIXED
         else:
             ratio = stats.ratio(n.summary, o.summary, min_effect)
-            kind = verdict(o.summary, n.summary, ratio)
+            kind = verdict(o.summary, n.summary, ratio) if claim else SIDE_BY_SIDE
             if kind == TOO_FEW:  # shown with `~` as nothing is claimed, disjoint or not
                 ratio = replace(ratio, within_noise=True)
             # fewer ok cells than before is a regression too, whatever the times say
@@ -219,6 +227,12 @@ def _kind(c: Change) -> str:
     if c.kind == TOO_FEW:
         return f"{TOO_FEW} (< {MIN_SAMPLES})"
     return f"{c.kind}, under load" if c.claimed and c.under_load else c.kind
+
+
+def _vs_fastest(row: Row | None) -> str:
+    if row is None or row.vs_fastest is None:
+        return "-" if row is None or not row.unranked else f"not ranked ({row.unranked})"
+    return stats.format_ratio(row.vs_fastest)
 
 
 def _samples(row: Row | None) -> int:
@@ -266,11 +280,19 @@ def format_changes(
         return f"- {label}: suite {s.suite_id} on {s.machine}, commit {commits}, {date}"
 
     lines = ["# trackbench compare", "", side("OLD", old), side("NEW", new)]
-    if old.machine != new.machine:
-        because = "because of --force" if forced else "without --force"
+    apart = old.machine != new.machine and not forced
+    if apart:
         lines.append(
-            f"- DIFFERENT MACHINES ({old.machine} vs {new.machine}), compared {because}: "
-            "the ratios mix machine and code differences"
+            f"- DIFFERENT MACHINES ({old.machine} vs {new.machine}): shown side by side, never "
+            "pooled, and no change of time is claimed, since NEW/OLD mixes the machines' and "
+            "the code's differences; `x fastest` is each framework against the fastest on its "
+            "own machine, which reruns on different machines can check against each other "
+            "(--force judges changes anyway)"
+        )
+    elif old.machine != new.machine:
+        lines.append(
+            f"- DIFFERENT MACHINES ({old.machine} vs {new.machine}), compared because of "
+            "--force: the ratios mix machine and code differences"
         )
     lines += [
         f"- metric: median {metric} over ok cells; NEW/OLD ratio with the interval spanned by "
@@ -288,6 +310,8 @@ def format_changes(
     lines += [listed if changed or not changes else f"no change; {listed}", ""]
     head = ["change", "scenario", "configuration", "framework", "OLD", "NEW", "NEW/OLD",
             "interval", "samples"]  # fmt: skip
+    if apart:
+        head += ["OLD x fastest", "NEW x fastest"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---" for _ in head) + "|")
     for c in changes:
@@ -304,6 +328,8 @@ def format_changes(
             else "-",
             f"{_samples(c.old)} / {_samples(c.new)}",
         ]
+        if apart:
+            cells += [_vs_fastest(c.old), _vs_fastest(c.new)]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     if any(c.under_load for c in changes):
         lines += [
@@ -320,7 +346,8 @@ def format_changes(
 COLUMNS = ("change", "scenario", "configuration", "framework", "old_median", "new_median",
            "ratio", "ratio_low", "ratio_high", "claimed", "under_load", "old_samples",
            "new_samples", "old_cells", "new_cells", "old_status", "new_status", "old_low",
-           "old_high", "new_low", "new_high", "old_loaded", "new_loaded")  # fmt: skip
+           "old_high", "new_low", "new_high", "old_loaded", "new_loaded", "old_vs_fastest",
+           "new_vs_fastest")  # fmt: skip
 
 
 def record(c: Change) -> dict[str, Any]:
@@ -346,6 +373,7 @@ def record(c: Change) -> dict[str, Any]:
         out[f"{side}_low"] = s.low if s else None
         out[f"{side}_high"] = s.high if s else None
         out[f"{side}_loaded"] = loaded
+        out[f"{side}_vs_fastest"] = row.vs_fastest.value if row and row.vs_fastest else None
     return {k: out[k] for k in COLUMNS}
 
 
@@ -418,12 +446,3 @@ def out_format(path: str) -> str:
             f"cannot write {path}: compare writes .csv, .json or Markdown (.md), not {suffix}"
         )
     return WRITERS.get(suffix, "markdown")
-
-
-def check_machines(old: Section, new: Section, force: bool) -> None:
-    """Refuse suites from different machines unless forced."""
-    if old.machine != new.machine and not force:
-        raise UsageError(
-            f"OLD ran on {old.machine} and NEW on {new.machine}: results from different "
-            "machines are not comparable (pass --force to compare anyway)"
-        )

@@ -22,7 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reports import analysis, frameworks, overview, plots, stats, untimed, untimed_plots, workload
+from reports import (
+    analysis,
+    frameworks,
+    overview,
+    plots,
+    reproduction,
+    stats,
+    untimed,
+    untimed_plots,
+    workload,
+)
 from reports.analysis import Failure, FidelityNote, KindsRow, Leftover, Row, Section
 from reports.frameworks import FailureGroup, Profile
 from reports.plots import Image
@@ -89,6 +99,8 @@ class SectionReport:
     costs: list[Cost] = field(default_factory=list)  # a spec suite's "your workload" summary
     profiles: list[Profile] = field(default_factory=list)  # one per framework
     top: overview.Overview | None = None  # the verdict and the overview matrix
+    # MLtraq's published benchmark beside this section's cells of the same configurations
+    reproduced: list[reproduction.Table] = field(default_factory=list)
 
     def scenarios(self) -> list[str]:
         """The scenarios in the order their sections are shown: the fixed order of
@@ -119,6 +131,7 @@ def build(
     results = replace(results, url=public_url(results.url))
     report_command = public_command(report_command)
     parts = []
+    mltraq = reproduction.load()
     for section in map(published, sections):
         prov = provenance(section, report_command, generated)
         rows = {sc: analysis.rows(section, sc, seed=seed) for sc in section.timed_scenarios()}
@@ -150,6 +163,7 @@ def build(
                 costs=workload.costs(section, seed) if workload.is_spec(section) else [],
                 profiles=frameworks.profiles(section),
                 top=overview.build(section, rows, own, kinds),
+                reproduced=reproduction.tables(section, mltraq, seed),
             )
         )
     html_path = out / HTML_NAME
@@ -699,6 +713,7 @@ NUMERIC = {
     "disk per run",
     "peak memory",
     *untimed.NUMERIC,
+    *reproduction.HEAD[2:],
 }
 
 
@@ -718,7 +733,7 @@ _UNITS = {"min": 60.0, "h": 3600.0}  # durations (_duration) sort in seconds
 def sort_key(text: str) -> float | None:
     """The number a cell of a numeric column sorts by (`~1.31x`, `3 / 3`, `4.1 min`); None
     when it holds none (`-`, `not ranked (...)`)."""
-    bare = text.lstrip("~<>+ ")
+    bare = text.lstrip("~≈<>+ ")
     found = _NUMBER.match(bare)
     if not found:
         return None
@@ -944,6 +959,22 @@ def _html_scenario(part: SectionReport, scenario: str, out: Path) -> list[str]:
     return [*h, "</section>"]
 
 
+REPRODUCED_TITLE = "MLtraq's published benchmark, reproduced"
+
+
+def _html_reproduced(part: SectionReport) -> list[str]:
+    """One table per MLtraq experiment this section measured, its sentences below it."""
+    if not part.reproduced:
+        return []
+    h = [f"<h3>{REPRODUCED_TITLE}</h3>",
+         f"<p>{_e(reproduction.source_text(part.reproduced[0].published))}</p>"]  # fmt: skip
+    for table in part.reproduced:
+        h.append(f"<p>{_e(reproduction.caption(table))}</p>")
+        h.append(_html_table(reproduction.HEAD, reproduction.cells(table), grouped=True))
+        h.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in table.sentences) + "</ul>")
+    return h
+
+
 def to_html(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
@@ -975,6 +1006,7 @@ def to_html(
             h.append(_html_table(WORKLOAD_HEAD, body, grouped=True))
         for scenario in part.scenarios():
             h.extend(_html_scenario(part, scenario, out))
+        h.extend(_html_reproduced(part))
         h.append("<h3>Fidelity and outcomes</h3>")
         h.extend(_figure(im, out) for im in part.images if im.kind == "fidelity")
         if part.notes:
@@ -1203,6 +1235,19 @@ def _md_scenario(part: SectionReport, scenario: str, out: Path) -> list[str]:
     return m
 
 
+def _md_reproduced(part: SectionReport) -> list[str]:
+    """The Markdown of _html_reproduced."""
+    if not part.reproduced:
+        return []
+    m = [f"### {REPRODUCED_TITLE}", "",
+         reproduction.source_text(part.reproduced[0].published), ""]  # fmt: skip
+    for table in part.reproduced:
+        m += [reproduction.caption(table), ""]
+        m += _md_table(reproduction.HEAD, reproduction.cells(table), grouped=True)
+        m += [f"- {s}" for s in table.sentences] + [""]
+    return m
+
+
 def to_markdown(
     results: Results, parts: Sequence[SectionReport], report_command: str, generated: str, out: Path
 ) -> str:
@@ -1222,6 +1267,7 @@ def to_markdown(
             m += _md_table(WORKLOAD_HEAD, body, grouped=True)
         for scenario in part.scenarios():
             m += _md_scenario(part, scenario, out)
+        m += _md_reproduced(part)
         m += ["### Fidelity and outcomes", ""]
         m += [_md_figure(im, out) for im in part.images if im.kind == "fidelity"]
         if part.notes:

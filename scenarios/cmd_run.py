@@ -8,6 +8,7 @@ is a one-line UsageError, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import signal
@@ -218,7 +219,7 @@ def ignore_stops() -> None:
 
 def main_list(args: argparse.Namespace) -> int:
     """Print the frameworks (with what they support), the scenarios and the grids."""
-    from scenarios import envs, grids, workloads
+    from scenarios import envs, estimates, grids, workloads
 
     described = envs.describe()
     print("frameworks:")
@@ -247,10 +248,22 @@ def main_list(args: argparse.Namespace) -> int:
     for grid in grids.GRIDS.values():
         included = [k for k, info in described.items() if grid.includes(k, info)]
         count = grid.cell_count(len(included))
+        supports = {k: described[k]["supports"] for k in included}
+        minutes = estimates.estimate_suite_seconds(grid, supports) / 60
+        fewer = (
+            f" ({grid.slow_repeat[1]} of a cell over {grid.slow_repeat[0]:g} s)"
+            if grid.slow_repeat
+            else ""
+        )
         print(
-            f"  {grid.name:<9} {grid.doc}; {grid.repeat} repetitions, {count} cells for "
-            f"{len(included)} frameworks; timeout {grid.timeout:g} s, "
-            f"cell cap {grid.cell_cap:g} s, budget {grid.framework_budget:g} s per framework"
+            f"  {grid.name:<9} {grid.doc}; {grid.repeat} repetitions{fewer}, up to {count} "
+            f"cells for {len(included)} frameworks, about {minutes:.0f} min by the estimates; "
+            f"timeout {grid.timeout:g} s, cell cap {grid.cell_cap:g} s, "
+            + (
+                f"budget {grid.framework_budget:g} s per framework"
+                if math.isfinite(grid.framework_budget)
+                else "no framework budget"
+            )
         )
         for scenario, configs in grid.scenarios.items():
             shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) or "-" for c in configs)

@@ -134,5 +134,4 @@ def estimate_cells(
 def estimate_suite_seconds(grid: grids.Grid, supports: Mapping[str, Iterable[str]]) -> float:
     """A whole suite of `grid` for these frameworks (name -> what it declares), in seconds."""
     cells = plan.plan_cells(list(supports), plan.scenario_configs(grid), grid.repeat)
-    limits = Limits(grid.cell_cap, grid.framework_budget)
-    return sum(estimate_cells(plan.order(cells, seed=0), supports, limits))
+    return sum(estimate_cells(plan.order(cells, seed=0), supports, Limits.of(grid)))

@@ -25,18 +25,27 @@ class Framework(NamedTuple):
 
     adapter: str
     requirement: str = ""
+    # more requirements of another version's environment (`--with "numpy<2"`): what an old
+    # version needs and does not declare
+    extras: tuple[str, ...] = ()
 
     @property
     def with_(self) -> tuple[str, ...]:
         """The `with_` of its environment (envs.spec_for)."""
-        return (self.requirement,) if self.requirement else ()
+        return (self.requirement, *self.extras) if self.requirement else ()
+
+    @property
+    def installed(self) -> str:
+        """What its cells record it was installed from beyond the pin ("" for the pin)."""
+        return " ".join(self.with_)
 
     def declared(self, info: dict[str, Any]) -> dict[str, Any]:
         """What its adapter declares, with the requirements it is installed from."""
         if not self.requirement:
             return info
         # the requirement names the first one, the framework's own distribution
-        return {**info, "requirements": [self.requirement, *info["requirements"][1:]]}
+        reqs = [self.requirement, *info["requirements"][1:], *self.extras]
+        return {**info, "requirements": reqs}
 
 
 def _describe(names: Sequence[str]) -> dict[str, Any]:
@@ -73,7 +82,8 @@ def choose(
                 raise UsageError(f"{label}: {exc}") from None
             requirement = envs.own_requirement(described[adapter], f"{dist}=={version}")
         chosen[label] = Framework(adapter, requirement)
-    for requirement, owners in _with_requirements(with_).items():
+    pins, extras = _with_requirements(with_)
+    for requirement, owners in pins.items():
         dist = envs.dist_name(requirement)
         relabelled: dict[str, Framework] = {}
         hit = False
@@ -97,31 +107,41 @@ def choose(
                 f"({', '.join(owners)} {'does' if len(owners) == 1 else 'do'})"
             )
         chosen = relabelled
+    if extras:
+        if not any(f.requirement for f in chosen.values()):
+            raise UsageError(
+                f"--with {extras[0]}: {envs.dist_name(extras[0])} is no framework's "
+                "distribution, so it goes into the environments of other versions "
+                "(name@version, or --with name==version), and this suite names none"
+            )
+        chosen = {k: f._replace(extras=extras) if f.requirement else f for k, f in chosen.items()}
     return chosen, {label: f.declared(described[f.adapter]) for label, f in chosen.items()}
 
 
-def _with_requirements(with_: Sequence[str]) -> dict[str, list[str]]:
-    """--with's requirements (a wheel by its absolute path), each naming one version of a
-    registered framework's own distribution, once: requirement -> the frameworks it can
-    apply to. UsageError otherwise."""
+def _with_requirements(with_: Sequence[str]) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """--with's requirements: those naming one version of a registered framework's own
+    distribution (a wheel by its absolute path), once each, as requirement -> the frameworks
+    it can apply to; and the others, extra requirements of those versions' environments.
+    UsageError for a malformed one."""
     if not with_:
-        return {}
+        return {}, ()
     owners: dict[str, list[str]] = defaultdict(list)
     for name, info in _describe(()).items():
         if "error" not in info and envs.distribution(info):
             owners[envs.distribution(info)].append(name)
     out: dict[str, str] = {}
+    extras: dict[str, str] = {}
     for requirement in with_:
         try:
             dist = envs.dist_name(requirement)
+            if dist not in owners:
+                if dist in extras:
+                    raise UsageError(f"--with names {dist} twice: {extras[dist]} and {requirement}")
+                extras[dist] = requirement
+                continue
             envs.exact_version(requirement)
         except envs.EnvError as exc:
             raise UsageError(f"--with: {exc}") from None
-        if dist not in owners:
-            raise UsageError(
-                f"--with {requirement}: {dist} is no framework's distribution; they are "
-                f"{', '.join(sorted(owners))}"
-            )
         if dist in out:
             raise UsageError(f"--with names {dist} twice: {out[dist]} and {requirement}")
         if requirement.endswith(".whl"):
@@ -130,4 +150,4 @@ def _with_requirements(with_: Sequence[str]) -> dict[str, list[str]]:
                 raise UsageError(f"--with: no wheel at {wheel}")
             requirement = os.fspath(wheel)
         out[dist] = requirement
-    return {requirement: owners[dist] for dist, requirement in out.items()}
+    return {requirement: owners[dist] for dist, requirement in out.items()}, tuple(extras.values())

@@ -213,7 +213,7 @@ def run_suite(
                             config=cell.config,
                             repetition=cell.repetition,
                             result=result,
-                            requirement=chosen[cell.framework].requirement,
+                            requirement=chosen[cell.framework].installed,
                         )
                         ran += 1  # counted with the write: a signal lands after both
                     limits.record(cell, result[S.OUTCOME], result.get(S.PROCESS_NS))
@@ -265,7 +265,7 @@ def _limits(options: Options, grid: grids.Grid) -> Limits:
         budget = options.framework_budget
     else:
         budget = math.inf if options.spec else grid.framework_budget
-    return Limits(options.cell_cap if options.cell_cap is not None else grid.cell_cap, budget)
+    return Limits.of(grid, options.cell_cap, budget)
 
 
 def _resumed(

@@ -38,7 +38,7 @@ SPEC_KEYS = frozenset(
 MAX_WHOLE = 10**9
 MAX_VALUES = 10**9
 MAX_MEGABYTES = 10_000
-MAX_REPEAT = 1000  # the standard grid repeats 10 times
+MAX_REPEAT = 1000  # the full grid repeats 10 times
 
 
 class SpecError(UsageError):

@@ -199,6 +199,7 @@ def test_csv_and_json_hold_the_rows(tmp_path: Path, capsys: pytest.CaptureFixtur
         "claimed": True, "under_load": False, "old_samples": 3, "new_samples": 4,
         "old_cells": 3, "new_cells": 4, "old_low": 10 * MS, "old_high": 12 * MS,
         "new_low": 20 * MS, "new_high": 26 * MS, "old_loaded": 0, "new_loaded": 0,
+        "old_vs_fastest": 1.0, "new_vs_fastest": 1.0,  # the only framework: its own fastest
     }  # fmt: skip
 
     md = tmp_path / "cmp.md"

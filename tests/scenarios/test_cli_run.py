@@ -28,7 +28,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], match: s
     [
         (["run", "--frameworks", "nosuch"], "unknown framework 'nosuch'; known: tracker"),
         (["run", "--scenarios", "nosuch"], "unknown scenario 'nosuch'; known: startup"),
-        (["run", "--grid", "huge"], "unknown grid 'huge'; known: quick, standard, full"),
+        (["run", "--grid", "huge"], "unknown grid 'huge'; known: quick, reference, full"),
         (["run", "--repeat", "0"], "--repeat must be at least 1"),
         (["run", "--shard", "3/2"], "--shard wants i/n"),
         (["run", "--budget", "0"], "--budget must be positive"),
@@ -82,7 +82,7 @@ def test_unwritable_database_path_is_one_line(capsys: pytest.CaptureFixture[str]
 def test_list_shows_frameworks_scenarios_and_grids(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for word in ("frameworks:", "tracker", "scenarios:", "training_loop", "grids:", "standard"):
+    for word in ("frameworks:", "tracker", "scenarios:", "training_loop", "grids:", "reference"):
         assert word in out
 
 

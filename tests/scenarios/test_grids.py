@@ -23,7 +23,7 @@ FRAMEWORKS = [
 # before took 61 minutes here on 2026-12-03, estimated at 56 by these rules): 76 minutes.
 QUICK_BUDGET_S = 80 * 60
 # Frameworks whose 3 repetitions the quick grid's framework budget cuts, and why: they are
-# measured once per configuration there, never ranked on fewer than 3 (the standard grid
+# measured once per configuration there, never ranked on fewer than 3 (the reference grid
 # runs them all).
 CUT_BY_BUDGET = {"clearml": "a Task's close() takes about 10 s (its reporter writes every 5 s)"}
 
@@ -74,17 +74,26 @@ def test_quick_grid_fits_its_budget_with_every_repetition() -> None:
     assert cut == set(CUT_BY_BUDGET)
 
 
-def test_standard_covers_the_mltraq_benchmark() -> None:
-    std = grids.STANDARD
-    assert std.repeat == 10
-    values = {c["n_values"] for c in std.scenarios["high_frequency"]}
-    assert {1, 10, 100, 1000, 10_000} <= values  # 1 run x 1 .. 10^4 values
-    runs = {(c["n_runs"], c["n_values"]) for c in std.scenarios["many_runs"]}
-    assert {(10, 1), (100, 1), (1000, 1), (1000, 1000)} <= runs  # 10..1000 runs; 1K x 1K
-    arrays = {c["n_elements"] for c in std.scenarios["arrays"] if c["n_arrays"] == 1}
-    assert {1000, 10_000, 100_000, 1_000_000} <= arrays  # one float64 array, 10^3..10^6
-    full_large = {c["n_elements"] for c in grids.FULL.scenarios["large_array"]}
-    assert max(full_large) == 1_000_000_000  # 1 GB of int8
+def test_reference_covers_the_mltraq_benchmark_and_every_framework() -> None:
+    """Every configuration of MLtraq's published benchmark (the transcription's own test,
+    tests/reports/test_reproduction.py, checks each of its experiments is in the grid), every
+    scenario, every framework and variant; 5 repetitions, 3 of a cell over 10 s."""
+    from scenarios import envs
+
+    ref = grids.REFERENCE
+    assert (ref.repeat, ref.slow_repeat) == (5, (10.0, 3))
+    values = {c["n_values"] for c in ref.scenarios["high_frequency"]}
+    assert {1, 10, 100, 1000, 10_000} <= values  # init + 1 or 10; 1 run x 100 .. 10^4
+    runs = {(c["n_runs"], c["n_values"]) for c in ref.scenarios["many_runs"]}
+    assert {(10, 1), (100, 1), (500, 1), (1000, 1), (1000, 1000)} <= runs
+    arrays = {(c["n_arrays"], c["n_elements"]) for c in ref.scenarios["arrays"]}
+    assert {(1, 10**e) for e in range(3, 7)} <= arrays  # one float64 array, 10^3 .. 10^6
+    assert {(n, 10**e) for n in (1, 10) for e in range(4, 7)} <= arrays  # 1..10 of 10^4..10^6
+    assert {(n, 1000) for n in (1, 10, 100, 1000, 10_000)} <= arrays  # 1..10^4 of 10^3
+    one_size = set(workloads.SCENARIOS) - {"high_frequency", "many_runs", "arrays"}
+    assert all(len(ref.scenarios[s]) == 1 for s in one_size)
+    declared = envs.describe()
+    assert all(ref.includes(n, v) for n, v in declared.items() if n not in grids.NOT_IN_GRIDS)
 
 
 def test_dominance_is_per_parameter() -> None:
@@ -95,5 +104,5 @@ def test_dominance_is_per_parameter() -> None:
 
 
 def test_unknown_grid_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="known: quick, standard, full"):
+    with pytest.raises(KeyError, match="known: quick, reference, full"):
         grids.get("huge")

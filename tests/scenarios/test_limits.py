@@ -26,3 +26,19 @@ def test_a_timed_out_configuration_is_not_repeated_and_the_budget_holds() -> Non
     )
     assert "budget: no larger configurations" in limits2.why_skip(bigger)
     assert limits2.why_skip(other) == ""  # never measured, larger than nothing that ran
+
+
+def test_a_slow_configuration_repeats_fewer_times() -> None:
+    """The reference grid's rule: 5 repetitions, but 3 of a cell whose median is over 10 s."""
+    limits = Limits(cell_cap=60, framework_budget=1e9, slow_repeat=(10.0, 3))
+    slow = [plan.Cell("fw", "arrays", (("n_arrays", 10),), rep, 0) for rep in range(5)]
+    fast = [plan.Cell("fw", "arrays", (("n_arrays", 1),), rep, 0) for rep in range(5)]
+    for cell, seconds in zip(slow[:3], (9.0, 12.0, 11.0), strict=True):
+        assert limits.why_skip(cell) == ""
+        limits.record(cell, "ok", seconds * 1e9)
+    assert limits.why_skip(slow[3]) == (
+        "its 3 repetitions took a median 11.0 s, over 10 s: 3 are enough"
+    )
+    for cell in fast:  # under 10 s: every repetition runs
+        assert limits.why_skip(cell) == ""
+        limits.record(cell, "ok", 9.5e9)

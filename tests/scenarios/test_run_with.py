@@ -82,6 +82,28 @@ def test_an_override_records_its_installed_version_and_requirement(both: Path) -
     assert both_declared["tensorboard"]["requirements"][0] == f"tensorboardX=={PINNED}"
 
 
+def test_an_extra_requirement_goes_into_the_other_versions_environment(tmp_path: Path) -> None:
+    """What an old version needs and does not declare (W&B 0.16.3 needs NumPy < 2): installed
+    in that version's environment only, and recorded with the cells."""
+    db = tmp_path / "r.db"
+    argv = ["run", *SMALL, "--db", os.fspath(db), "--frameworks", LABEL, "tensorboard",
+            "--with", "packaging<24"]  # fmt: skip
+    assert main(argv) == 0
+    cells = {c["params"][S.FRAMEWORK]: c for c in stored(db)}
+    assert cells[LABEL]["params"][S.REQUIREMENT] == f"tensorboardX=={OLD} packaging<24"
+    assert S.REQUIREMENT not in cells["tensorboard"]["params"]
+    ((_, declared),) = suite_runs(db)
+    assert declared[LABEL]["requirements"][-1] == "packaging<24"
+    python = envs.python_for("tensorboard", (f"tensorboardX=={OLD}", "packaging<24"))
+    import subprocess
+
+    version = subprocess.run(
+        [os.fspath(python), "-c", "import packaging; print(packaging.__version__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert int(version.split(".")[0]) < 24
+
+
 def test_a_report_shows_each_version_as_its_own_row(both: Path, tmp_path: Path) -> None:
     from reports import analysis
     from results.cells import load
@@ -120,7 +142,13 @@ def test_an_override_has_its_own_budget_and_the_pinned_estimate() -> None:
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["--with", "nosuchpkg==1.0"], "nosuchpkg is no framework's distribution; they are aim,"),
+        (
+            ["--with", "nosuchpkg==1.0"],
+            "nosuchpkg is no framework's distribution, so it goes "
+            "into the environments of other versions (name@version, or --with name==version), "
+            "and this suite names none",
+        ),
+        (["--frameworks", LABEL, "--with", "numpy<2", "numpy<3"], "--with names numpy twice"),
         (["--with", "mlflow>=2"], "'mlflow>=2' is not one version: give NAME==VERSION"),
         (["--frameworks", "sqlite", "--with", "mlflow==2.11.0"], "no framework of this suite"),
         (["--frameworks", "sqlite@1.0"], "sqlite@1.0: sqlite pins no distribution"),

@@ -296,7 +296,7 @@ def test_environments_are_fixed_for_the_whole_suite(
 
 def test_resume_without_an_earlier_suite_is_an_error(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    runner.run_suite(options(db, grid="standard"), stream=io.StringIO(), run_cell=FakeCells())
+    runner.run_suite(options(db, grid="reference"), stream=io.StringIO(), run_cell=FakeCells())
     with pytest.raises(UsageError, match="no earlier 'quick' suite"):
         runner.run_suite(options(db, resume=True), stream=io.StringIO())
 
