@@ -6,16 +6,20 @@ excluded, on their versions and machine; values read off a chart are marked appr
 Ours come from the section's cells of the same configuration: medians of fresh processes,
 once with imports counted (the headline, `tracking_ns`) and once without (`tracking_ns` less
 `import_ns`, their method's), for today's version and, where the suite measured it
-(`run --with name==version`, label `name@version`), for theirs. A claim is judged only
-between rows the report ranks (enough ok repetitions, data that came back right).
+(`run --with name==version`, label `name@version`), for theirs. Where their chart shows
+only means over configurations (`mean_over`), ours is the same mean of our medians, given only
+when every configuration of it is ranked. A claim is judged only between rows the report ranks
+(enough ok repetitions, data that came back right).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from results import schema as S
 
 PUBLISHED = Path(__file__).with_name("published") / "mltraq_speed.toml"
 LESS_IMPORT_NS = "tracking_less_import_ns"  # their method: the import not counted
+NOT_IN_SUITE = "not in this suite"
 # A claim holds when our ratio is within this factor of theirs, either way.
 HOLDS_WITHIN = 2.0
 
@@ -39,17 +44,20 @@ class Claim:
     ratio: float
     at: dict[str, Any]
     at_note: str = ""
+    mean_over: dict[str, list[Any]] = field(default_factory=dict)  # at the mean over these
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One published mean: a framework at one configuration."""
+    """One published mean: a framework at one configuration, or over several (`mean_over`
+    holds the values of the other parameters it averages, each with each)."""
 
     framework: str
     params: dict[str, Any]
     seconds: float
     approximate: bool
     source: str
+    mean_over: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,6 @@ class Experiment:
     configurations: list[dict[str, Any]]
     claims: list[Claim]
     figures: list[Figure]
-    figures_note: str = ""  # why there is no figure, when their chart gives none to compare
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ def load(path: Path = PUBLISHED) -> Published:
                     float(c["ratio"]),
                     dict(c["at"]),
                     c.get("at_note", ""),
+                    dict(c.get("mean_over", {})),
                 )
                 for c in e.get("claim", [])
             ],
@@ -101,10 +109,10 @@ def load(path: Path = PUBLISHED) -> Published:
                     float(f["seconds"]),
                     bool(f["approximate"]),
                     f["from"],
+                    dict(f.get("mean_over", {})),
                 )
                 for f in e.get("figure", [])
             ],
-            figures_note=e.get("figures_note", ""),
         )
         for e in data["experiment"]
     ]
@@ -122,6 +130,7 @@ class Line:
     today_less_import: Row | None
     at_their_version: Row | None  # `name@their version`, imports counted
     at_their_version_less_import: Row | None
+    missing: str = ""  # why a mean over configurations has no value of ours today
 
 
 @dataclass(frozen=True)
@@ -175,8 +184,14 @@ def tables(section: Section, published: Published, seed: int = 0) -> list[Table]
             continue
         today = _by_framework(analysis.rows(section, exp.scenario, seed=seed))
         without = _by_framework(analysis.rows(less, exp.scenario, LESS_IMPORT_NS, seed=seed))
+        # a configuration of theirs is a line when a figure or claim stands at it, not only
+        # inside a mean (the scenario's own table shows all of ours)
+        shown = [f.params for f in exp.figures if not f.mean_over]
+        shown += [c.at for c in exp.claims if not c.mean_over]
         lines = []
         for label, params in mine.items():
+            if params not in shown:
+                continue
             for name, version in published.versions.items():
                 theirs = next(
                     (f for f in exp.figures if f.framework == name and f.params == params), None
@@ -187,8 +202,97 @@ def tables(section: Section, published: Published, seed: int = 0) -> list[Table]
                             without.get((label, pinned)))  # fmt: skip
                 if line.theirs or line.today or line.at_their_version:
                     lines.append(line)
+        lines += _mean_lines(exp, published, mine, today, without)
         sentences = [_judge(claim, lines, published, mine) for claim in exp.claims]
         out.append(Table(exp, lines, sentences, published))
+    return out
+
+
+def expand(params: Mapping[str, Any], mean_over: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """The configurations a mean covers: `params` with each combination of `mean_over`."""
+    return [
+        {**params, **dict(zip(mean_over, values, strict=True))}
+        for values in itertools.product(*mean_over.values())
+    ]
+
+
+def mean_label(params: Mapping[str, Any], mean_over: Mapping[str, list[Any]]) -> str:
+    """Our label of a mean: `n_runs=1000, mean of n_values=500|1000`."""
+    over = " x ".join(f"{k}={'|'.join(str(v) for v in vs)}" for k, vs in mean_over.items())
+    fixed = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{fixed}, mean of {over}" if fixed else f"mean of {over}"
+
+
+def _mean_lines(
+    exp: Experiment,
+    published: Published,
+    mine: Mapping[str, dict[str, Any]],
+    today: Mapping[tuple[str, str], Row],
+    without: Mapping[tuple[str, str], Row],
+) -> list[Line]:
+    """A line per framework and mean over configurations that a figure or claim stands at."""
+    ours = {tuple(sorted(p.items())): label for label, p in mine.items()}
+    points = [(f.params, f.mean_over) for f in exp.figures if f.mean_over]
+    points += [(c.at, c.mean_over) for c in exp.claims if c.mean_over]
+    lines = []
+    for label, (params, over) in {mean_label(*p): p for p in points}.items():
+        parts = [(c, ours.get(tuple(sorted(c.items())))) for c in expand(params, over)]
+        for name, version in published.versions.items():
+            theirs = next(
+                (f for f in exp.figures
+                 if f.framework == name and f.params == params and f.mean_over == over),
+                None,
+            )  # fmt: skip
+            pinned = f"{name}@{version}"
+            now, missing = _mean(today, parts, name, label)
+            line = Line(label, name, theirs, now, _mean(without, parts, name, label)[0],
+                        _mean(today, parts, pinned, label)[0],
+                        _mean(without, parts, pinned, label)[0], missing)  # fmt: skip
+            if line.theirs or line.at_their_version or missing != NOT_IN_SUITE:
+                lines.append(line)
+    return lines
+
+
+def _mean(
+    rows: Mapping[tuple[str, str], Row],
+    parts: Sequence[tuple[dict[str, Any], str | None]],
+    framework: str,
+    label: str,
+) -> tuple[Row | None, str]:
+    """A framework's mean row over the configurations `parts` (each with our label, if the
+    suite ran it): None, and why, unless every one of them is ranked. Its interval is the mean
+    of theirs, as wide as if their errors went together."""
+    found = [(params, rows.get((ours, framework)) if ours else None) for params, ours in parts]
+    if all(row is None for _, row in found):
+        return None, NOT_IN_SUITE
+    why = [
+        f"{', '.join(f'{k}={v}' for k, v in params.items())}: "
+        + (row.unranked if row else NOT_IN_SUITE)
+        for params, row in found
+        if row is None or row.unranked
+    ]
+    if why:
+        return None, "; ".join(why)
+    got = [row for _, row in found if row is not None]
+    summaries = [r.summary for r in got if r.summary is not None]
+    kinds = {x.kind for x in summaries}
+
+    def avg(name: str) -> float:
+        return statistics.fmean(getattr(x, name) for x in summaries)
+
+    mean = stats.Summary(sum(x.n for x in summaries), avg("median"), avg("q1"), avg("q3"),
+                         avg("low"), avg("high"),
+                         kinds.pop() if len(kinds) == 1 else stats.RANGE)  # fmt: skip
+    return replace(got[0], config=label, n=sum(r.n for r in got), summary=mean,
+                   outcomes=_sum(r.outcomes for r in got),
+                   fidelities=_sum(r.fidelities for r in got)), ""  # fmt: skip
+
+
+def _sum(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for each in counts:
+        for key, n in each.items():
+            out[key] = out.get(key, 0) + n
     return out
 
 
@@ -214,8 +318,12 @@ def _judge(
 ) -> str:
     """One sentence: the claim, what we measured for it, and which way the method and the
     version move it."""
-    label = next((lb for lb, p in mine.items() if p == claim.at), None)
-    where = f" (at {', '.join(f'{k}={v}' for k, v in claim.at.items())}"
+    if claim.mean_over:
+        label: str | None = mean_label(claim.at, claim.mean_over)
+        where = f" (at the {label}"
+    else:
+        label = next((lb for lb, p in mine.items() if p == claim.at), None)
+        where = f" (at {', '.join(f'{k}={v}' for k, v in claim.at.items())}"
     where += f"; {claim.at_note})" if claim.at_note else ")"
     said = f"“{claim.text}”{where}: {claim.faster} vs {claim.slower}, {claim.ratio:g}x."
     if label is None:
@@ -225,7 +333,7 @@ def _judge(
     today = _ratio(slow.today if slow else None, fast.today if fast else None)
     if today is None:
         missing = [
-            f"{n} ({ln.today.unranked if ln and ln.today else 'not in this suite'})"
+            f"{n} ({_why_not(ln)})"
             for n, ln in ((claim.slower, slow), (claim.faster, fast))
             if ln is None or ln.today is None or ln.today.unranked
         ]
@@ -249,6 +357,15 @@ def _judge(
         versions = ", ".join(f"{n} {published.versions[n]}" for n in (claim.slower, claim.faster))
         text += f" Their versions ({versions}) were not measured here."
     return text
+
+
+def _why_not(line: Line | None) -> str:
+    """Why a line has no ranked value of ours today."""
+    if line is None:
+        return NOT_IN_SUITE
+    if line.today is None:
+        return line.missing or NOT_IN_SUITE
+    return line.today.unranked
 
 
 def _pinned(line: Line | None) -> Row | None:
@@ -334,7 +451,8 @@ def cells(table: Table) -> list[list[str]]:
                 if ln.framework in ours and best_ours
                 else "-"
             )
-            out.append([label, ln.framework, their_s, their_x, _seconds(ln.today), our_x,
+            ours_s = f"- ({ln.missing})" if ln.missing else _seconds(ln.today)
+            out.append([label, ln.framework, their_s, their_x, ours_s, our_x,
                         _seconds(ln.today_less_import), _seconds(ln.at_their_version)])  # fmt: skip
     return out
 
@@ -349,7 +467,6 @@ def caption(table: Table) -> str:
         "the chart. "
         "Ours: medians of fresh processes on this section's machine, today's versions, "
         "imports counted, then without them, then at their version where it was measured."
-        + (f" {table.experiment.figures_note}" if table.experiment.figures_note else "")
     )
 
 

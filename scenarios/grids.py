@@ -127,8 +127,10 @@ QUICK = Grid(
 # and every other scenario at one size a user meets: the grid of results/reference/.
 MLTRAQ_ARRAYS = [
     *product(n_arrays=[1], n_elements=[1000, 10_000, 100_000, 1_000_000]),  # one array
-    *product(n_arrays=[10], n_elements=[10_000, 100_000, 1_000_000]),  # 1..10 of 10^4..10^6
-    *product(n_arrays=[10, 100, 1000, 10_000], n_elements=[1000]),  # 1..10^4 of 10^3
+    *product(n_arrays=[5, 10], n_elements=[10_000, 100_000, 1_000_000]),  # 1..10 of 10^4..10^6
+    # 1..10^4 arrays of 1, 100, 10^3
+    *product(n_arrays=[1, 10, 100, 1000, 10_000], n_elements=[1, 100]),
+    *product(n_arrays=[10, 100, 1000, 10_000], n_elements=[1000]),
 ]
 REFERENCE = Grid(
     name="reference",
@@ -138,12 +140,12 @@ REFERENCE = Grid(
         "startup": [{}],
         # init + 1 or 10 values; 1 run x 100, 1000, 10^4 values
         "high_frequency": product(n_values=[1, 10, 100, 1000, 10_000]),
-        # 10, 100, 500, 1000 runs x 1 value; 1000 x 1000, reached through 100 x 1000 so that
-        # a framework too slow for 10^5 values stops before 10^6
+        # 10, 100, 500, 1000 runs x 1 value; 500, 1000 runs x 500, 1000 values, reached
+        # through 100 x 1000 so that a framework too slow for 10^5 values stops before more
         "many_runs": [
             *product(n_runs=[10, 100, 500, 1000], n_values=[1]),
             {"n_runs": 100, "n_values": 1000},
-            {"n_runs": 1000, "n_values": 1000},
+            *product(n_runs=[500, 1000], n_values=[500, 1000]),
         ],
         "arrays": sorted(MLTRAQ_ARRAYS, key=size),
         "large_array": [{"n_elements": 100_000_000}],

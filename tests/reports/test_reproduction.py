@@ -131,6 +131,65 @@ def test_holds_is_within_a_factor_of_two(measured: float, verdict: str) -> None:
     assert reproduction.holds(100.0, stats.Ratio(measured, measured, measured, False)) == verdict
 
 
+MEANS = (
+    TRANSCRIPTION.split("[[experiment]]")[0]
+    + """
+[[experiment]]
+id = "floats-x"
+title = "A chart of means only."
+scenario = "high_frequency"
+configurations = [{ n_values = 100 }, { n_values = 1000 }]
+
+  [[experiment.claim]]
+  text = "MLtraq 10 times faster than WandB on average."
+  faster = "mltraq"
+  slower = "wandb"
+  ratio = 10.0
+  at = {}
+  mean_over = { n_values = [100, 1000] }
+
+  [[experiment.figure]]
+  framework = "mltraq"
+  params = {}
+  mean_over = { n_values = [100, 1000] }
+  seconds = 0.2
+  approximate = true
+  from = "chart"
+"""
+)
+
+
+def test_a_mean_over_configurations_is_the_mean_of_our_medians_when_all_are_ranked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "means.toml"
+    path.write_text(MEANS, "utf-8")
+    published = reproduction.load(path)
+    db = tmp_path / "r.db"
+    # mltraq's medians 1.2 s and 1.4 s; wandb's 10 s at 100 values, and only 2 ok at 1000
+    write_suite(db, "s-1", {"high_frequency": {
+        "mltraq": [({"n_values": 100}, [(1.0, 1.2)] * 3), ({"n_values": 1000}, [(1.0, 1.4)] * 3)],
+        "wandb": [({"n_values": 100}, [(2.0, 10.0)] * 3), ({"n_values": 1000}, [(2.0, 12.0)] * 2)],
+    }}, result)  # fmt: skip
+    (section,) = analysis.sections(load(str(db)))
+    (table,) = reproduction.tables(section, published)
+    label = "mean of n_values=100|1000"
+    # configurations that are only parts of their mean are no lines of their own
+    assert {ln.config for ln in table.lines} == {label}
+    mean = {ln.framework: ln for ln in table.lines}
+    assert mean["mltraq"].today is not None and mean["mltraq"].today.summary is not None
+    assert mean["mltraq"].today.summary.median == pytest.approx(1.3e9)
+    assert mean["mltraq"].today_less_import is not None
+    assert mean["mltraq"].today_less_import.summary.median == pytest.approx(0.3e9)  # type: ignore[union-attr]
+    # a part that is not ranked leaves no mean, and says which part and why
+    assert mean["wandb"].today is None and mean["wandb"].missing == "n_values=1000: 2 ok < 3"
+    row = next(r for r in reproduction.cells(table) if r[:2] == [label, "wandb"])
+    assert row[4] == "- (n_values=1000: 2 ok < 3)"
+    (sentence,) = table.sentences
+    assert sentence.startswith("“MLtraq 10 times faster than WandB on average.” (at the mean of")
+    assert sentence.endswith("Not judged here: wandb (n_values=1000: 2 ok < 3).")
+
+
 def test_the_transcription_covers_every_experiment_and_the_reference_grid_runs_them() -> None:
     published = reproduction.load()
     assert published.source["commit"] and published.source["url"].startswith("https://")
@@ -138,25 +197,29 @@ def test_the_transcription_covers_every_experiment_and_the_reference_grid_runs_t
     assert ids == [*(f"floats-{i}" for i in range(1, 6)), *(f"arrays-{i}" for i in range(1, 4))]
     grid = grids.REFERENCE
     for exp in published.experiments:
-        # a chart of means over configurations only gives no figure, and says so
-        assert bool(exp.figures) != bool(exp.figures_note), f"{exp.id}: figures or why none"
+        assert exp.figures, f"{exp.id}: no published figure transcribed"
         ran = grid.scenarios[exp.scenario]
-        for params in [*exp.configurations, *(f.params for f in exp.figures)]:
+        for params in exp.configurations:
             assert any(reproduction.matches(exp.scenario, c, params) for c in ran), (
                 f"{exp.id}: the reference grid does not run {params}"
             )
+        # a figure or claim stands at configurations of the experiment, or at a mean of them
+        for at, over in [*((f.params, f.mean_over) for f in exp.figures),
+                         *((c.at, c.mean_over) for c in exp.claims)]:  # fmt: skip
+            for params in reproduction.expand(at, over):
+                assert params in exp.configurations, f"{exp.id}: {params} is not one of them"
         for claim in exp.claims:
             assert {claim.faster, claim.slower} <= set(published.versions)
-            assert claim.at in exp.configurations
 
 
 def test_the_report_shows_the_tables(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     reps = [(0.5, 0.6), (0.5, 0.61), (0.5, 0.62)]
-    big = {"n_runs": 1000, "n_values": 1000}
+    grid = [{"n_runs": r, "n_values": v} for r in (500, 1000) for v in (500, 1000)]
+    slow = [(1, 2), (1, 2.1), (1, 2.2)]
     write_suite(db, "s-1", {
         "high_frequency": {"mltraq": [({"n_values": 1}, reps)], "wandb": [({"n_values": 1}, reps)]},
-        "many_runs": {"mltraq": [(big, reps)], "neptune": [(big, [(1, 2), (1, 2.1), (1, 2.2)])]},
+        "many_runs": {"mltraq": [(c, reps) for c in grid], "neptune": [(c, slow) for c in grid]},
     }, result)  # fmt: skip
     out = tmp_path / "report"
     assert main(["report", "--db", str(db), "--out", str(out)]) == 0
@@ -164,7 +227,7 @@ def test_the_report_shows_the_tables(tmp_path: Path) -> None:
     assert "### MLtraq's published benchmark, reproduced" in markdown
     assert "Experiment 1" in markdown and "| n_values=1 | mltraq |" in markdown
     assert "reports/published/mltraq_speed.toml" in markdown
-    # their experiment 5 charts only means over configurations: its claim is judged, and the
-    # table says why it has no figure of theirs
-    assert "Experiment 5" in markdown and "no bar of one configuration" in markdown
-    assert "“MLtraq is the best performing, 23 times faster than Neptune.”" in markdown
+    # their experiment 5 charts only means over its 2x2 grid: ours are the same means
+    assert "| n_runs=1000, mean of n_values=500\\|1000 | neptune | ≈18.1 |" in markdown
+    claim = "“MLtraq is the best performing, 23 times faster than Neptune.” (at the mean of "
+    assert claim in markdown
