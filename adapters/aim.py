@@ -87,7 +87,8 @@ class AimAdapter(Adapter):
                 capture_terminal_logs=False,
             )
         run.name = run_name
-        run.set_artifacts_uri(self._artifacts)
+        if hasattr(run, "set_artifacts_uri"):  # Aim 3.18.1 (MLtraq's version) has no artifacts
+            run.set_artifacts_uri(self._artifacts)
         if params:
             run["hparams"] = params
 
@@ -97,6 +98,11 @@ class AimAdapter(Adapter):
 
     def log_array(self, name: str, array: Any) -> None:
         """Save as NPY and log it as an artifact: Aim has no array type (Distribution bins it)."""
+        if not hasattr(self._run, "log_artifact"):
+            raise RuntimeError(
+                "this Aim has no artifact API (Run.log_artifact), which the adapter stores "
+                "arrays with, as NPY files: its only array-like type, Distribution, bins them"
+            )
         path = save_npy(self._scratch, name, array)
         try:
             self._run.log_artifact(os.fspath(path), name=f"{name}.npy", block=True)
@@ -123,19 +129,24 @@ class AimAdapter(Adapter):
         """Reindex the repository with Aim's CLI, so a new process lists the closed runs."""
         import subprocess
 
+        from aim.sdk.repo import Repo
+
         # Closed runs are not listed until the index is rebuilt (Aim's documented fix:
         # `aim storage reindex`, run as a user would): without it a new process reads
         # nothing, so it is part of making the data readable, i.e. of tracking. Two reindexes
         # of one repository at once fail on RocksDB's lock, so writers take turns.
         aim_cli = Path(sys.executable).parent / "aim"
-        with self._index_lock():
-            subprocess.run(
-                [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir), "reindex",
-                 "-y"],
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )  # fmt: skip
+        # Aim 3.18.1 (MLtraq's version) has no index to rebuild: its `storage reindex` is a
+        # deprecated no-op (without -y), and a run is listed once it closes
+        if hasattr(Repo, "_recreate_index"):
+            with self._index_lock():
+                subprocess.run(
+                    [os.fspath(aim_cli), "storage", "--repo", os.fspath(self._repo_dir),
+                     "reindex", "-y"],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )  # fmt: skip
         if self._scratch.exists():
             self._scratch.rmdir()
 
@@ -175,7 +186,7 @@ class AimAdapter(Adapter):
                     ]
                 arrays = {}
                 with tempfile.TemporaryDirectory(dir=workdir) as dst:
-                    for artifact_name, artifact in run.artifacts.items():
+                    for artifact_name, artifact in getattr(run, "artifacts", {}).items():
                         if artifact_name.endswith(".npy"):
                             local = artifact.download(dst)
                             arrays[artifact_name[: -len(".npy")]] = np.load(

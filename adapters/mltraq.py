@@ -143,9 +143,11 @@ class MltraqAdapter(Adapter):
 
         set_options(self.lib, workdir)
         session = self.lib.create_session(store_url(workdir))
+        # MLtraq 0.0.125 (its own benchmark's version) calls it Session.load; 0.1 renamed it
+        load = getattr(session, "load_experiment", None) or session.load
         out = []
         for exp_name in session.ls()["name"]:
-            exp = session.load_experiment(exp_name)
+            exp = load(exp_name)
             for run in exp.runs.values():
                 fields = dict(run.fields)
                 run_name = fields.pop(RUN_NAME_FIELD)

@@ -224,12 +224,17 @@ class WandbAdapter(Adapter):
                     for item in record.config.update:
                         params[item.key] = json.loads(item.value_json)
                 elif kind == "history":
-                    step = record.history.step.num
-                    for item in record.history.item:
-                        key = item.key or "/".join(item.nested_key)
+                    items = {
+                        item.key or "/".join(item.nested_key): item.value_json
+                        for item in record.history.item
+                    }
+                    # before wandb-core (0.16.3, MLtraq's version) the step is only the
+                    # row's "_step" item; record.history.step is left 0
+                    step = int(json.loads(items.get("_step", "null")) or record.history.step.num)
+                    for key, value_json in items.items():
                         if not key.startswith("_"):
                             # wandb-core writes -0.0 as "-0": an int to json, a float here
-                            value = json.loads(item.value_json, parse_int=float)
+                            value = json.loads(value_json, parse_int=float)
                             series.setdefault(key, {})[step] = value
                 elif kind == "artifact" and record.artifact.type == ARRAY_ARTIFACT_TYPE:
                     for entry in record.artifact.manifest.contents:

@@ -55,14 +55,17 @@ def run_contract(
     return run_cell(name, workload, params, timeout, python=spec.python)
 
 
-def check_contract(name: str, request: pytest.FixtureRequest | None = None) -> dict[str, Any]:
-    """Run the contract cell and assert outcome ok and the declared fidelity; the result."""
+def check_contract(
+    name: str, request: pytest.FixtureRequest | None = None, with_: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Run the contract cell (in the environment `with_` changes) and assert outcome ok and
+    the declared fidelity; the result."""
     info = declared(name)
     assert info["durability"] in DURABILITIES, f"{name} declares no durability"
     assert info["role"] in ROLES, f"{name}: role {info['role']!r}"
     if info["broken"] and request is not None:
         request.applymarker(pytest.mark.xfail(reason=info["broken"], strict=True))
-    result = run_contract(name)
+    result = run_contract(name, with_=with_)
     assert result["outcome"] == "ok", f"{name}: {result['outcome']}: {result['reason']}"
     assert result["fidelity"] == info["fidelity"], (
         f"{name} declares {info['fidelity']!r} fidelity but read back {result['fidelity']!r}: "
